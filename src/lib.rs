@@ -3,7 +3,13 @@
 //! The binary in `main.rs` is a thin shell around this library so that the
 //! integration tests and the built-in demo can reuse the same pieces.
 
+pub mod app;
+pub mod checks;
+pub mod cli;
+pub mod demo;
+pub mod engine;
 pub mod net;
 pub mod profile;
 pub mod redact;
+pub mod report;
 pub mod util;

@@ -1,1 +1,307 @@
+//! The only way out of the process: a scoped, budgeted, rate-capped client.
+//!
+//! Every HTTP request, TLS handshake and raw TCP probe goes through a
+//! [`CheckNet`], the per-check handle of the shared [`Net`]. Before a socket is
+//! opened the URL or host is checked against the profile's scope and one unit
+//! of the check's allowance is taken; the global rate cap is waited for; then
+//! the request is sent, its body capped, and a redacted journal entry written.
+//! Redirects are followed here, hop by hop, under the same rules.
+
+pub mod budget;
+pub mod dns;
+pub mod http;
+pub mod journal;
+pub mod probe;
 pub mod scope;
+pub mod tls;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustls::RootCertStore;
+use tokio_util::sync::CancellationToken;
+
+use crate::profile::{Profile, Secret};
+use crate::redact::Redactor;
+use budget::{Allowance, Budget};
+use dns::HostResolver;
+use journal::{Journal, JournalEntry};
+use scope::Scope;
+
+pub use http::{Chain, ChainStop, Hop, HttpRequest, HttpResponse};
+pub use tls::TlsInfo;
+
+/// Why a request was not answered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NetError {
+    #[error("refused: `{0}` is outside the profile's scope")]
+    OutOfScope(String),
+    #[error("refused: the check's request budget is spent")]
+    Budget,
+    #[error("timed out after {0} ms")]
+    Timeout(u64),
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    #[error("TLS failed: {0}")]
+    Tls(String),
+    #[error("{0}")]
+    Other(String),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// Settings of the shared client, taken from the profile.
+#[derive(Debug, Clone)]
+pub struct NetSettings {
+    pub scope: Scope,
+    pub max_requests: u64,
+    pub max_rps: f64,
+    pub timeout: Duration,
+    pub user_agent: String,
+    pub max_body_bytes: usize,
+    pub headers: Vec<(String, Secret)>,
+}
+
+impl NetSettings {
+    pub fn from_profile(p: &Profile) -> NetSettings {
+        NetSettings {
+            scope: p.target.scope.clone(),
+            max_requests: p.target.max_requests,
+            max_rps: p.target.max_rps,
+            timeout: p.target.timeout,
+            user_agent: p.target.user_agent.clone(),
+            max_body_bytes: p.target.max_body_bytes,
+            headers: p.target.headers.clone(),
+        }
+    }
+}
+
+/// Health of one host, for back-off.
+#[derive(Debug, Default, Clone)]
+struct HostHealth {
+    consecutive_failures: u32,
+    pause_until: Option<Instant>,
+}
+
+/// The shared client state of one run.
+pub struct Net {
+    pub settings: NetSettings,
+    pub budget: Budget,
+    pub journal: Journal,
+    pub redactor: Redactor,
+    pub resolver: HostResolver,
+    roots: Arc<RootCertStore>,
+    client: reqwest::Client,
+    next_slot: tokio::sync::Mutex<Instant>,
+    health: Mutex<HashMap<String, HostHealth>>,
+}
+
+impl Net {
+    /// Builds the shared client from the profile.
+    pub fn new(profile: &Profile, redactor: Redactor, start: Instant) -> Result<Arc<Net>, String> {
+        let settings = NetSettings::from_profile(profile);
+        let roots = tls::root_store(profile.target.ca_file.as_deref())?;
+        let dns = dns::build_resolver(&profile.dns)?;
+        let resolver = HostResolver::new(profile.target.resolve.clone(), dns);
+        Net::build(settings, roots, resolver, redactor, start)
+    }
+
+    /// Builds the shared client from parts (used by tests and the demo).
+    pub fn build(
+        settings: NetSettings,
+        roots: RootCertStore,
+        resolver: HostResolver,
+        redactor: Redactor,
+        start: Instant,
+    ) -> Result<Arc<Net>, String> {
+        let tls = tls::verifying_config(roots.clone())?;
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(resolver.clone()))
+            .connect_timeout(settings.timeout)
+            .timeout(settings.timeout)
+            .user_agent(settings.user_agent.clone())
+            .no_proxy()
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        for (_, secret) in &settings.headers {
+            redactor.register(secret.expose());
+        }
+        Ok(Arc::new(Net {
+            budget: Budget::new(settings.max_requests),
+            journal: Journal::new(start),
+            settings,
+            redactor,
+            resolver,
+            roots: Arc::new(roots),
+            client,
+            next_slot: tokio::sync::Mutex::new(start),
+            health: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// A handle for one check with its allowance.
+    pub fn for_check(
+        self: &Arc<Net>,
+        check: &str,
+        allowance: Allowance,
+        cancel: CancellationToken,
+    ) -> CheckNet {
+        CheckNet {
+            net: self.clone(),
+            check: check.to_string(),
+            allowance: Arc::new(allowance),
+            cancel,
+        }
+    }
+
+    pub fn roots(&self) -> Arc<RootCertStore> {
+        self.roots.clone()
+    }
+
+    /// Waits for the next slot under the global rate cap.
+    async fn pace(&self) {
+        let interval = Duration::from_secs_f64(1.0 / self.settings.max_rps);
+        let slot = {
+            let mut next = self.next_slot.lock().await;
+            let now = Instant::now();
+            let slot = (*next).max(now);
+            *next = slot + interval;
+            slot
+        };
+        tokio::time::sleep_until(slot.into()).await;
+    }
+
+    /// Waits while the host is paused by `Retry-After` or back-off.
+    async fn wait_for_host(&self, host: &str) {
+        let pause = {
+            let health = match self.health.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            health.get(host).and_then(|h| h.pause_until)
+        };
+        if let Some(until) = pause
+            && until > Instant::now()
+        {
+            tracing::debug!(
+                host,
+                wait_ms = (until - Instant::now()).as_millis() as u64,
+                "pausing"
+            );
+            tokio::time::sleep_until(until.into()).await;
+        }
+    }
+
+    /// Updates a host's health after a request: 429 pauses it for its
+    /// `Retry-After`, and gateway errors or timeouts back off exponentially.
+    fn note_outcome(&self, host: &str, status: Option<u16>, retry_after: Option<Duration>) {
+        let mut health = match self.health.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let h = health.entry(host.to_string()).or_default();
+        let now = Instant::now();
+        match status {
+            Some(429) => {
+                let wait = retry_after
+                    .unwrap_or(Duration::from_secs(1))
+                    .min(MAX_RETRY_AFTER);
+                h.pause_until = Some(now + wait);
+            }
+            Some(502..=504) | None => {
+                h.consecutive_failures += 1;
+                if h.consecutive_failures >= 3 {
+                    let exp = (h.consecutive_failures - 3).min(5);
+                    let wait = Duration::from_millis(250 * (1 << exp)).min(MAX_BACKOFF);
+                    h.pause_until = Some(now + wait);
+                }
+            }
+            _ => {
+                h.consecutive_failures = 0;
+            }
+        }
+    }
+}
+
+/// The longest a `Retry-After` may pause a host.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// The longest back-off after repeated failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// One check's view of the network.
+#[derive(Clone)]
+pub struct CheckNet {
+    net: Arc<Net>,
+    check: String,
+    allowance: Arc<Allowance>,
+    cancel: CancellationToken,
+}
+
+impl CheckNet {
+    pub fn net(&self) -> &Arc<Net> {
+        &self.net
+    }
+
+    pub fn check(&self) -> &str {
+        &self.check
+    }
+
+    pub fn redactor(&self) -> &Redactor {
+        &self.net.redactor
+    }
+
+    pub fn requests_used(&self) -> u64 {
+        self.allowance.used()
+    }
+
+    pub fn scope(&self) -> &Scope {
+        &self.net.settings.scope
+    }
+
+    /// Checks scope and budget, journaling a refusal. Called before any socket.
+    fn admit(
+        &self,
+        kind: &'static str,
+        method: &str,
+        target: &str,
+        in_scope: bool,
+    ) -> Result<(), NetError> {
+        let refusal = if self.cancel.is_cancelled() {
+            Some((NetError::Cancelled, "cancelled".to_string()))
+        } else if !in_scope {
+            Some((
+                NetError::OutOfScope(target.to_string()),
+                "outside scope".to_string(),
+            ))
+        } else if !self.allowance.take() {
+            Some((NetError::Budget, "budget spent".to_string()))
+        } else {
+            None
+        };
+        match refusal {
+            None => Ok(()),
+            Some((err, why)) => {
+                tracing::debug!(check = %self.check, target, reason = %why, "request refused");
+                self.net.journal.record(JournalEntry {
+                    seq: 0,
+                    at_ms: self.net.journal.elapsed_ms(),
+                    check: self.check.clone(),
+                    kind,
+                    method: method.to_string(),
+                    url: target.to_string(),
+                    status: None,
+                    ms: 0,
+                    bytes: 0,
+                    truncated: false,
+                    refused: Some(why),
+                    error: None,
+                });
+                Err(err)
+            }
+        }
+    }
+}

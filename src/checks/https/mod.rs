@@ -1,0 +1,112 @@
+//! The `https` check: HTTP upgrades to one canonical HTTPS origin, TLS is
+//! modern with a valid certificate not near expiry, HSTS is long enough,
+//! cookies are Secure/HttpOnly/SameSite, no mixed content, and the usual
+//! security headers are set.
+//!
+//! This module fetches (through the scoped client) and judges; the parsing
+//! of headers, cookies, names and TLS records lives in the submodules.
+
+mod redirect;
+mod transport;
+
+use async_trait::async_trait;
+use futures::future::join_all;
+
+use crate::engine::{Check, CheckMeta, Context, Plan};
+use crate::profile::{HttpsOrigin, Profile};
+use crate::report::model::{Class, Finding, SubjectRow};
+
+pub struct HttpsCheck;
+
+/// Most redirects followed from plain HTTP before giving up.
+pub(crate) const MAX_HOPS: usize = 5;
+
+#[async_trait]
+impl Check for HttpsCheck {
+    fn meta(&self) -> CheckMeta {
+        CheckMeta {
+            id: "https",
+            title: "HTTPS, TLS, HSTS and cookies",
+            verifies: "plain HTTP upgrades to one HTTPS origin; TLS and certificate are sound; \
+                       HSTS, cookie flags and security headers are set",
+            criterion: "HTTP redirects (301/308) to HTTPS in at most 2 hops; TLS >= 1.2 only; \
+                        certificate valid for the host with > 30 days left; HSTS max-age >= 1 \
+                        year with includeSubDomains; session cookies Secure and HttpOnly",
+            class: Class::Passive,
+            read_only: true,
+        }
+    }
+
+    fn plan(&self, profile: &Profile) -> Plan {
+        let s = &profile.https;
+        if !s.enabled {
+            return Plan::skip("disabled in the profile ([checks.https] enabled = false)");
+        }
+        let mut plan = Plan::default();
+        for origin in &s.origins {
+            let subject = subject_of(origin);
+            if origin.http_url.is_some() {
+                plan = plan.step(
+                    &subject,
+                    "GET plain HTTP, follow redirects",
+                    MAX_HOPS as u64 + 1,
+                    false,
+                );
+            }
+            plan = plan.step(&subject, "TLS handshake (version, cipher, chain)", 1, false);
+            if s.legacy_tls_probe {
+                plan = plan.step(&subject, "raw TLS 1.0 and 1.1 ClientHello probes", 2, false);
+            }
+            plan = plan.step(
+                &subject,
+                "GET landing page over HTTPS",
+                MAX_HOPS as u64 + 1,
+                false,
+            );
+            if !s.pages.is_empty() {
+                plan = plan.step(
+                    &subject,
+                    "GET extra pages for cookies",
+                    s.pages.len() as u64,
+                    false,
+                );
+            }
+        }
+        plan
+    }
+
+    async fn run(&self, ctx: Context) -> Vec<SubjectRow> {
+        let origins = ctx.profile.https.origins.clone();
+        join_all(origins.iter().map(|o| audit_origin(&ctx, o))).await
+    }
+}
+
+/// The subject name of an origin: `https://host[:port]`.
+pub fn subject_of(origin: &HttpsOrigin) -> String {
+    origin.url.origin().ascii_serialization()
+}
+
+async fn audit_origin(ctx: &Context, origin: &HttpsOrigin) -> SubjectRow {
+    let subject = subject_of(origin);
+    let mut findings: Vec<Finding> = Vec::new();
+
+    let tls = transport::audit(ctx, origin, &subject).await;
+    let serves_https = tls.serves_https;
+    findings.extend(tls.findings);
+
+    let redirect = match &origin.http_url {
+        Some(http_url) => redirect::audit(ctx, http_url, &subject).await,
+        None => redirect::not_probed(&subject),
+    };
+    findings.extend(redirect.findings);
+
+    let mut row = SubjectRow::judged(&subject, findings);
+    row.measurements = tls.measurements;
+    for (k, v) in redirect.measurements {
+        row.measurements.insert(k, v);
+    }
+    if !serves_https {
+        row.reason = Some("no HTTPS: nothing else can be judged".into());
+    }
+    row
+}

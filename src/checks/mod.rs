@@ -1,0 +1,3 @@
+//! One module (or folder) per check id of the checklist (DESIGN.md).
+
+pub mod https;

@@ -5,6 +5,7 @@
 //! derived from it, so validation is strict: unknown keys, wrong types, bad
 //! scope entries and unresolvable secrets stop the run before anything is sent.
 
+pub mod access;
 pub mod raw;
 pub mod secret;
 
@@ -67,6 +68,8 @@ pub struct Profile {
     pub target: Target,
     pub dns: DnsSettings,
     pub https: HttpsSettings,
+    pub identities: Vec<access::Identity>,
+    pub endpoints: Vec<access::Endpoint>,
     /// Notes for the log: literal secrets, defaults applied.
     pub notes: Vec<String>,
 }
@@ -347,6 +350,8 @@ impl Validator<'_> {
             self.duration(&raw.dns.timeout, "[dns] timeout", Duration::from_secs(3))?;
 
         let https = self.https(raw.checks.https.unwrap_or_default(), &base_url)?;
+        let identities = self.identities(&raw.identities, &base_url, &scope)?;
+        let endpoints = self.endpoints(&raw.endpoints, &identities)?;
 
         let target = Target {
             name: t.name,
@@ -374,6 +379,8 @@ impl Validator<'_> {
                 timeout: dns_timeout,
             },
             https,
+            identities,
+            endpoints,
             notes: self.notes,
         })
     }
@@ -413,6 +420,216 @@ impl Validator<'_> {
         }
         self.redactor.register(secret.expose());
         Ok(secret)
+    }
+
+    fn identities(
+        &mut self,
+        raw: &[Spanned<access::RawIdentity>],
+        base_url: &Url,
+        scope: &Scope,
+    ) -> Result<Vec<access::Identity>, ProfileError> {
+        use access::{CredentialSource, Login, LoginBody, Template, TokenFrom};
+        let mut out: Vec<access::Identity> = Vec::new();
+        for spanned in raw {
+            let span = spanned.span();
+            let r = spanned.get_ref();
+            let key = format!("[[identity]] {}", r.name);
+            if out.iter().any(|i| i.name == r.name) {
+                return Err(self.err(
+                    span.clone(),
+                    &key,
+                    "two identities share this name; names must be unique",
+                ));
+            }
+            let sources = [r.token.is_some(), r.cookie.is_some(), r.login.is_some()];
+            if sources.iter().filter(|s| **s).count() != 1 {
+                return Err(self.err(
+                    span,
+                    &key,
+                    "give exactly one of `token`, `cookie = { name, value }` or `login = { ... }`",
+                ));
+            }
+            let credential = if let Some(t) = &r.token {
+                CredentialSource::Bearer(self.secret(t, &format!("{key} token"))?)
+            } else if let Some(c) = &r.cookie {
+                let value = self.secret(&c.value, &format!("{key} cookie.value"))?;
+                CredentialSource::Cookie {
+                    name: c.name.clone(),
+                    value,
+                }
+            } else if let Some(l) = &r.login {
+                let url = base_url.join(l.url.get_ref()).map_err(|e| {
+                    self.err(
+                        l.url.span(),
+                        &format!("{key} login.url"),
+                        format!("not a URL or path: {e}"),
+                    )
+                })?;
+                if !scope.allows_url(&url) {
+                    return Err(self.err(
+                        l.url.span(),
+                        &format!("{key} login.url"),
+                        format!("`{url}` is outside [target] scope"),
+                    ));
+                }
+                let method = http::Method::from_bytes(l.method.to_ascii_uppercase().as_bytes())
+                    .map_err(|_| {
+                        self.err(
+                            span.clone(),
+                            &format!("{key} login.method"),
+                            "not an HTTP method",
+                        )
+                    })?;
+                let template = |t: &toml::Table| {
+                    Template::from_toml(t, self.dir)
+                        .map_err(|e| self.err(span.clone(), &format!("{key} login"), e))
+                };
+                let body = match (&l.json, &l.form) {
+                    (Some(j), None) => Some(LoginBody::Json(template(j)?)),
+                    (None, Some(f)) => Some(LoginBody::Form(template(f)?)),
+                    (None, None) => None,
+                    (Some(_), Some(_)) => {
+                        return Err(self.err(
+                            span.clone(),
+                            &format!("{key} login"),
+                            "give `json` or `form`, not both",
+                        ));
+                    }
+                };
+                if let Some(body) = &body {
+                    let t = match body {
+                        LoginBody::Json(t) | LoginBody::Form(t) => t,
+                    };
+                    for s in t.secrets() {
+                        self.redactor.register(s.expose());
+                    }
+                }
+                let token_from = match (&l.token_pointer, &l.token_header, &l.cookie) {
+                    (Some(p), None, None) => TokenFrom::JsonPointer(p.clone()),
+                    (None, Some(h), None) => TokenFrom::Header(h.to_ascii_lowercase()),
+                    (None, None, Some(c)) => TokenFrom::Cookie(c.clone()),
+                    _ => {
+                        return Err(self.err(
+                            span.clone(),
+                            &format!("{key} login"),
+                            "say where the credential comes back: exactly one of token_pointer \
+                             (JSON pointer like \"/token\"), token_header or cookie",
+                        ));
+                    }
+                };
+                CredentialSource::Login(Login {
+                    method,
+                    url,
+                    body,
+                    token_from,
+                })
+            } else {
+                CredentialSource::None
+            };
+            out.push(access::Identity {
+                name: r.name.clone(),
+                tenant: r.tenant.clone(),
+                role: r.role.clone(),
+                credential,
+                params: r.params.clone(),
+                throwaway: r.throwaway,
+            });
+        }
+        Ok(out)
+    }
+
+    fn endpoints(
+        &self,
+        raw: &[Spanned<access::RawEndpoint>],
+        identities: &[access::Identity],
+    ) -> Result<Vec<access::Endpoint>, ProfileError> {
+        use access::{AuthRequirement, ENDPOINT_KINDS, Template};
+        let mut out: Vec<access::Endpoint> = Vec::new();
+        for spanned in raw {
+            let span = spanned.span();
+            let r = spanned.get_ref();
+            let key = format!("[[endpoint]] {}", r.name);
+            if out.iter().any(|e| e.name == r.name) {
+                return Err(self.err(
+                    span.clone(),
+                    &key,
+                    "two endpoints share this name; names must be unique",
+                ));
+            }
+            let method = http::Method::from_bytes(r.method.to_ascii_uppercase().as_bytes())
+                .map_err(|_| {
+                    self.err(span.clone(), &format!("{key} method"), "not an HTTP method")
+                })?;
+            if !r.path.get_ref().starts_with('/') {
+                return Err(self.err(r.path.span(), &format!("{key} path"), "must start with `/`"));
+            }
+            let auth = match r.auth.as_str() {
+                "required" => AuthRequirement::Required,
+                "public" => AuthRequirement::Public,
+                other => {
+                    return Err(self.err(
+                        span.clone(),
+                        &format!("{key} auth"),
+                        format!("`{other}` is not `required` or `public`"),
+                    ));
+                }
+            };
+            if let Some(owner) = &r.owner
+                && !identities.iter().any(|i| &i.name == owner)
+            {
+                return Err(self.err(
+                    span,
+                    &format!("{key} owner"),
+                    format!("no [[identity]] is named `{owner}`"),
+                ));
+            }
+            if let Some(kind) = &r.kind
+                && !ENDPOINT_KINDS.contains(&kind.as_str())
+            {
+                return Err(self.err(
+                    span,
+                    &format!("{key} kind"),
+                    format!(
+                        "unknown kind `{kind}`; one of {}",
+                        ENDPOINT_KINDS.join(", ")
+                    ),
+                ));
+            }
+            let writes = r.writes
+                || matches!(
+                    method,
+                    http::Method::POST
+                        | http::Method::PUT
+                        | http::Method::PATCH
+                        | http::Method::DELETE
+                ) && r.kind.as_deref() != Some("login");
+            let template = |t: &toml::Table| {
+                Template::from_toml(t, self.dir).map_err(|e| self.err(span.clone(), &key, e))
+            };
+            let query = template(&r.query)?;
+            let body = r.body.as_ref().map(template).transpose()?;
+            for t in std::iter::once(&query).chain(body.iter()) {
+                for s in t.secrets() {
+                    self.redactor.register(s.expose());
+                }
+            }
+            out.push(access::Endpoint {
+                name: r.name.clone(),
+                method,
+                path: r.path.get_ref().clone(),
+                query,
+                body,
+                auth,
+                owner: r.owner.clone(),
+                params: r.params.clone(),
+                roles: r.roles.clone(),
+                writes,
+                onboarding: r.onboarding,
+                kind: r.kind.clone(),
+                fields: r.fields.clone(),
+            });
+        }
+        Ok(out)
     }
 
     fn https(&self, raw: RawHttps, base_url: &Url) -> Result<HttpsSettings, ProfileError> {
@@ -608,5 +825,49 @@ scope = ["app.example.test"]
             .replace("[\"app.example.test\"]", "[\"app.example.test:8443\"]");
         let p = parse_str(&text).unwrap();
         assert!(p.https.origins[0].http_url.is_none());
+    }
+
+    #[test]
+    fn identities_and_endpoints_resolve() {
+        let text = format!(
+            "{MINIMAL}[[identity]]\nname = \"a\"\ntoken = \"tok-literal-1\"\n\
+             [[endpoint]]\nname = \"m\"\npath = \"/o/{{id}}\"\nowner = \"a\"\n\
+             params = {{ id = \"1\" }}\n"
+        );
+        let p = parse_str(&text).unwrap();
+        assert_eq!(p.identities.len(), 1);
+        assert_eq!(
+            p.endpoints[0].render_path(&p.endpoints[0].params).unwrap(),
+            "/o/1"
+        );
+        assert!(!p.endpoints[0].writes);
+    }
+
+    #[test]
+    fn endpoint_owner_must_exist_and_identity_needs_one_credential() {
+        let text =
+            format!("{MINIMAL}[[endpoint]]\nname = \"m\"\npath = \"/o\"\nowner = \"nobody\"\n");
+        let e = parse_str(&text).unwrap_err();
+        assert!(
+            e.to_string().contains("no [[identity]] is named `nobody`"),
+            "{e}"
+        );
+        assert_eq!(e.line, Some(6));
+        let text = format!("{MINIMAL}[[identity]]\nname = \"a\"\n");
+        assert!(
+            parse_str(&text)
+                .unwrap_err()
+                .to_string()
+                .contains("exactly one of")
+        );
+        let text = format!(
+            "{MINIMAL}[[identity]]\nname = \"a\"\nlogin = {{ url = \"https://evil.test/l\", cookie = \"s\" }}\n"
+        );
+        assert!(
+            parse_str(&text)
+                .unwrap_err()
+                .to_string()
+                .contains("outside [target] scope")
+        );
     }
 }

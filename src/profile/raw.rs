@@ -19,6 +19,10 @@ pub struct RawProfile {
     pub dns: RawDns,
     #[serde(default)]
     pub checks: RawChecks,
+    #[serde(default, rename = "identity")]
+    pub identities: Vec<Spanned<super::access::RawIdentity>>,
+    #[serde(default, rename = "endpoint")]
+    pub endpoints: Vec<Spanned<super::access::RawEndpoint>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -90,6 +90,11 @@ pub struct Context {
 pub trait Check: Send + Sync {
     fn meta(&self) -> CheckMeta;
 
+    /// Every finding code this check can emit (stable; a test keeps them unique).
+    fn codes(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// What the check will send for this profile; pure (sends nothing).
     fn plan(&self, profile: &Profile) -> Plan;
 

@@ -223,3 +223,123 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
         "unknown panic".to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::engine::{CheckMeta, Plan};
+    use crate::redact::Redactor;
+
+    struct Fake {
+        id: &'static str,
+        class: Class,
+        behaviour: &'static str,
+    }
+
+    #[async_trait]
+    impl Check for Fake {
+        fn meta(&self) -> CheckMeta {
+            CheckMeta {
+                id: self.id,
+                title: "fake",
+                verifies: "",
+                criterion: "",
+                class: self.class,
+                read_only: true,
+            }
+        }
+
+        fn plan(&self, _: &Profile) -> Plan {
+            match self.behaviour {
+                "skip" => Plan::skip("not configured"),
+                "greedy" => Plan::default().step("x", "too much", 10_000, false),
+                _ => Plan::default().step("x", "nothing", 1, false),
+            }
+        }
+
+        async fn run(&self, _ctx: Context) -> Vec<SubjectRow> {
+            match self.behaviour {
+                "panic" => panic!("planted panic"),
+                "hang" => {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    vec![]
+                }
+                "empty" => vec![],
+                _ => vec![SubjectRow::judged("x", vec![])],
+            }
+        }
+    }
+
+    fn profile() -> Arc<Profile> {
+        let text = "[target]\nname = \"t\"\nbase_url = \"https://a.test/\"\nscope = [\"a.test\"]\n\
+                    check_timeout = \"300ms\"\nmax_requests = 100\n";
+        Arc::new(crate::profile::parse(text, Path::new("r.toml"), &Redactor::new()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn panics_overruns_and_empty_results_become_errors_and_others_finish() {
+        let p = profile();
+        let net = Net::new(&p, Redactor::new(), Instant::now()).unwrap();
+        let checks: Vec<Arc<dyn Check>> = vec![
+            Arc::new(Fake { id: "a", class: Class::Passive, behaviour: "panic" }),
+            Arc::new(Fake { id: "b", class: Class::Passive, behaviour: "hang" }),
+            Arc::new(Fake { id: "c", class: Class::Access, behaviour: "ok" }),
+            Arc::new(Fake { id: "d", class: Class::Load, behaviour: "empty" }),
+            Arc::new(Fake { id: "e", class: Class::Active, behaviour: "skip" }),
+            Arc::new(Fake { id: "f", class: Class::Active, behaviour: "greedy" }),
+        ];
+        let card =
+            run(p, net, checks, &Selection::default(), CancellationToken::new(), String::new()).await;
+        let verdicts: Vec<(&str, Verdict)> =
+            card.checks.iter().map(|c| (c.id.as_str(), c.verdict)).collect();
+        assert_eq!(
+            verdicts,
+            vec![
+                ("a", Verdict::Error),
+                ("b", Verdict::Error),
+                ("c", Verdict::Pass),
+                ("d", Verdict::Error),
+                ("e", Verdict::Skip),
+                ("f", Verdict::Error),
+            ]
+        );
+        assert!(card.checks[0].subjects[0].reason.as_ref().unwrap().contains("planted panic"));
+        assert!(card.checks[1].subjects[0].reason.as_ref().unwrap().contains("check_timeout"));
+        assert!(card.checks[5].subjects[0].reason.as_ref().unwrap().contains("max_requests"));
+    }
+
+    #[tokio::test]
+    async fn selection_filters_and_interrupt_marks_the_run() {
+        let p = profile();
+        let net = Net::new(&p, Redactor::new(), Instant::now()).unwrap();
+        let checks: Vec<Arc<dyn Check>> = vec![
+            Arc::new(Fake { id: "a", class: Class::Passive, behaviour: "hang" }),
+            Arc::new(Fake { id: "b", class: Class::Access, behaviour: "ok" }),
+        ];
+        let interrupt = CancellationToken::new();
+        let trigger = interrupt.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            trigger.cancel();
+        });
+        let sel = Selection { only: vec![], skip: vec![] };
+        let card = run(p.clone(), net, checks, &sel, interrupt, String::new()).await;
+        assert!(card.run.interrupted);
+        assert!(card.checks.iter().all(|c| c.verdict == Verdict::Error));
+
+        let net = Net::new(&p, Redactor::new(), Instant::now()).unwrap();
+        let checks: Vec<Arc<dyn Check>> = vec![
+            Arc::new(Fake { id: "a", class: Class::Passive, behaviour: "ok" }),
+            Arc::new(Fake { id: "b", class: Class::Access, behaviour: "ok" }),
+        ];
+        let sel = Selection { only: vec![], skip: vec!["a".into()] };
+        let card = run(p, net, checks, &sel, CancellationToken::new(), String::new()).await;
+        assert_eq!(card.checks.len(), 1);
+        assert_eq!(card.checks[0].id, "b");
+    }
+}

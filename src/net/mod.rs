@@ -1,1 +1,2 @@
+pub mod legacy_tls;
 pub mod scope;

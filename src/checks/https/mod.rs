@@ -10,6 +10,7 @@ use std::fmt;
 pub mod cookie;
 pub mod headers;
 pub mod hsts;
+pub mod html;
 pub mod mixed;
 pub mod names;
 

@@ -13,6 +13,8 @@ use thiserror::Error;
 use time::{Date, Month, PrimitiveDateTime, Time};
 use url::{Host, Url};
 
+use super::{Level, Observation};
+
 /// The `SameSite` attribute (RFC 6265bis), when present.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SameSite {
@@ -191,6 +193,74 @@ pub fn is_session_cookie(cookie: &SetCookie) -> bool {
         .split(|c: char| !c.is_ascii_alphanumeric())
         .any(|token| SESSION_TOKENS.contains(&token));
     tokens_match || SESSION_FRAGMENTS.iter().any(|f| name.contains(f))
+}
+
+/// Judges the security attributes of one cookie set over HTTPS.
+///
+/// Missing `Secure` fails for a session cookie (see [`is_session_cookie`])
+/// and warns otherwise; a session cookie without `HttpOnly` fails; a
+/// `SameSite` value browsers do not know, `SameSite=None` without `Secure`
+/// (rejected by browsers) and broken `__Secure-`/`__Host-` prefixes warn; a
+/// session cookie without `SameSite` is noted. A cookie with no problem gets
+/// one `Pass` observation.
+pub fn assess_cookie(cookie: &SetCookie) -> Vec<Observation> {
+    let session = is_session_cookie(cookie);
+    let kind = if session { "session cookie" } else { "cookie" };
+    let name = &cookie.name;
+    let mut found = Vec::new();
+
+    if !cookie.secure {
+        found.push(Observation::new(
+            if session { Level::Fail } else { Level::Warn },
+            "cookie-not-secure",
+            format!("{kind} `{name}` lacks Secure: it can be sent over plain http"),
+        ));
+    }
+    if session && !cookie.http_only {
+        found.push(Observation::new(
+            Level::Fail,
+            "cookie-not-httponly",
+            format!("session cookie `{name}` lacks HttpOnly: injected scripts can read it"),
+        ));
+    }
+    match &cookie.same_site {
+        Some(SameSite::Invalid(value)) => found.push(Observation::new(
+            Level::Warn,
+            "cookie-samesite-invalid",
+            format!("{kind} `{name}` has SameSite=`{value}`, which browsers ignore"),
+        )),
+        Some(SameSite::None) if !cookie.secure => found.push(Observation::new(
+            Level::Warn,
+            "cookie-samesite-none-insecure",
+            format!("{kind} `{name}` has SameSite=None without Secure; browsers reject it"),
+        )),
+        None if session => found.push(Observation::new(
+            Level::Info,
+            "cookie-samesite-missing",
+            format!("session cookie `{name}` has no SameSite; browsers apply their default"),
+        )),
+        _ => {}
+    }
+
+    let secure_prefix = name.starts_with("__Secure-") || name.starts_with("__Host-");
+    let host_prefix_broken = name.starts_with("__Host-")
+        && (cookie.domain.is_some() || cookie.path.as_deref() != Some("/"));
+    if (secure_prefix && !cookie.secure) || host_prefix_broken {
+        found.push(Observation::new(
+            Level::Warn,
+            "cookie-prefix-violated",
+            format!("cookie `{name}` breaks the rules of its name prefix; browsers reject it"),
+        ));
+    }
+
+    if found.is_empty() {
+        found.push(Observation::new(
+            Level::Pass,
+            "cookie-ok",
+            format!("{kind} `{name}` is Secure, HttpOnly where needed, and has SameSite"),
+        ));
+    }
+    found
 }
 
 /// Parses a cookie date with the RFC 6265 §5.1.1 algorithm; Unix seconds, UTC.
@@ -552,6 +622,12 @@ mod tests {
             let cookie = cookie.as_ref().expect("parses");
             assert!(cookie.secure, "{cookie:?}");
             assert!(cookie.http_only, "{cookie:?}");
+            let flagged: Vec<&str> = assess_cookie(cookie)
+                .iter()
+                .filter(|o| o.level >= Level::Warn)
+                .map(|o| o.code)
+                .collect();
+            assert!(flagged.is_empty(), "{flagged:?}");
         }
         let second = second.expect("parses");
         assert_eq!(second.value, "abc123");
@@ -636,6 +712,49 @@ mod tests {
                 "{name} should not look like a session cookie"
             );
         }
+    }
+
+    #[test]
+    fn assessment_both_ways() {
+        let codes = |line: &str| {
+            let cookie = parse_set_cookie(line).expect("parses");
+            assess_cookie(&cookie)
+                .into_iter()
+                .map(|o| (o.level, o.code))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            codes("sessionid=x; Secure; HttpOnly; SameSite=Lax; Path=/"),
+            vec![(Level::Pass, "cookie-ok")]
+        );
+        assert_eq!(
+            codes("SID=rd6o0000ffff; HttpOnly;Secure;Path=/"),
+            vec![(Level::Info, "cookie-samesite-missing")]
+        );
+        assert_eq!(
+            codes("sessionid=x"),
+            vec![
+                (Level::Fail, "cookie-not-secure"),
+                (Level::Fail, "cookie-not-httponly"),
+                (Level::Info, "cookie-samesite-missing"),
+            ]
+        );
+        assert_eq!(
+            codes("theme=dark"),
+            vec![(Level::Warn, "cookie-not-secure")]
+        );
+        assert_eq!(
+            codes("theme=dark; Secure; SameSite=Loose"),
+            vec![(Level::Warn, "cookie-samesite-invalid")]
+        );
+        assert_eq!(
+            codes("__Host-id=1; Secure; Path=/app"),
+            vec![(Level::Warn, "cookie-prefix-violated")]
+        );
+        assert_eq!(
+            codes("__Host-id=1; Secure; Path=/"),
+            vec![(Level::Pass, "cookie-ok")]
+        );
     }
 
     #[test]

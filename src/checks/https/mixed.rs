@@ -310,7 +310,8 @@ mod tests {
             <link rel="icon" href="http://cdn.test/favicon.ico">
             <iframe src='http://frame.test/'></iframe>
             <form action="http://login.test/post"></form>
-            <img src="http://img.test/a.png" srcset="https://img.test/b.png 2x, http://img.test/c.png 3x">
+            <img src="http://img.test/a.png"
+                 srcset="https://img.test/b.png 2x, http://img.test/c.png 3x">
             <video poster="http://img.test/p.png"><source src="http://media.test/v.mp4"></video>
             <!-- <script src="http://commented.test/x.js"></script> -->
             <p>see http://text.test/ for details</p>

@@ -12,7 +12,7 @@
 use std::fmt;
 
 use super::html::scan_tags;
-use super::{Level, Observation, worst};
+use super::{Level, Observation, header_values as values, worst};
 
 /// One CSP directive: lowercase name and its source expressions as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -679,14 +679,6 @@ pub fn analyze_security_headers(
         referrer_policy: analyze_referrer_policy(headers, &meta),
         meta,
     }
-}
-
-fn values<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
-    headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-        .collect()
 }
 
 #[cfg(test)]

@@ -72,11 +72,12 @@ pub fn worst(observations: &[Observation]) -> Level {
 
 /// All values of one header, in the order received.
 ///
-/// `headers` holds lowercase names and values as received; `name` must be lowercase.
+/// `headers` holds names (expected lowercase, compared case-insensitively)
+/// and values as received.
 pub fn header_values<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
     headers
         .iter()
-        .filter(|(n, _)| n == name)
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
         .collect()
 }

@@ -73,10 +73,19 @@ fn same_ip(a: IpAddr, b: IpAddr) -> bool {
     a.to_canonical() == b.to_canonical()
 }
 
+/// Lowercase ASCII form without the trailing dot; U-labels become A-labels
+/// (`bücher.example` -> `xn--bcher-kva.example`) when IDNA accepts them.
 fn normalise(name: &str) -> String {
     let trimmed = name.trim();
     let trimmed = trimmed.strip_suffix('.').unwrap_or(trimmed);
-    trimmed.to_ascii_lowercase()
+    if trimmed.is_ascii() {
+        return trimmed.to_ascii_lowercase();
+    }
+
+    match url::Host::parse(trimmed) {
+        Ok(url::Host::Domain(ascii)) => ascii,
+        _ => trimmed.to_string(),
+    }
 }
 
 /// Empty labels or characters a DNS name cannot hold.
@@ -266,6 +275,14 @@ mod tests {
         assert!(name_matches("*.example.com", "www.example.com"));
         assert!(name_matches("*.Example.com", "API.example.com."));
         assert!(name_matches("*.example.com", "xn--bcher-kva.example.com"));
+        assert!(name_matches(
+            "xn--bcher-kva.example.com",
+            "b\u{fc}cher.example.com"
+        ));
+        assert!(!name_matches(
+            "bucher.example.com",
+            "b\u{fc}cher.example.com"
+        ));
     }
 
     #[test]

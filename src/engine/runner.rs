@@ -286,17 +286,51 @@ mod tests {
         let p = profile();
         let net = Net::new(&p, Redactor::new(), Instant::now()).unwrap();
         let checks: Vec<Arc<dyn Check>> = vec![
-            Arc::new(Fake { id: "a", class: Class::Passive, behaviour: "panic" }),
-            Arc::new(Fake { id: "b", class: Class::Passive, behaviour: "hang" }),
-            Arc::new(Fake { id: "c", class: Class::Access, behaviour: "ok" }),
-            Arc::new(Fake { id: "d", class: Class::Load, behaviour: "empty" }),
-            Arc::new(Fake { id: "e", class: Class::Active, behaviour: "skip" }),
-            Arc::new(Fake { id: "f", class: Class::Active, behaviour: "greedy" }),
+            Arc::new(Fake {
+                id: "a",
+                class: Class::Passive,
+                behaviour: "panic",
+            }),
+            Arc::new(Fake {
+                id: "b",
+                class: Class::Passive,
+                behaviour: "hang",
+            }),
+            Arc::new(Fake {
+                id: "c",
+                class: Class::Access,
+                behaviour: "ok",
+            }),
+            Arc::new(Fake {
+                id: "d",
+                class: Class::Load,
+                behaviour: "empty",
+            }),
+            Arc::new(Fake {
+                id: "e",
+                class: Class::Active,
+                behaviour: "skip",
+            }),
+            Arc::new(Fake {
+                id: "f",
+                class: Class::Active,
+                behaviour: "greedy",
+            }),
         ];
-        let card =
-            run(p, net, checks, &Selection::default(), CancellationToken::new(), String::new()).await;
-        let verdicts: Vec<(&str, Verdict)> =
-            card.checks.iter().map(|c| (c.id.as_str(), c.verdict)).collect();
+        let card = run(
+            p,
+            net,
+            checks,
+            &Selection::default(),
+            CancellationToken::new(),
+            String::new(),
+        )
+        .await;
+        let verdicts: Vec<(&str, Verdict)> = card
+            .checks
+            .iter()
+            .map(|c| (c.id.as_str(), c.verdict))
+            .collect();
         assert_eq!(
             verdicts,
             vec![
@@ -308,9 +342,27 @@ mod tests {
                 ("f", Verdict::Error),
             ]
         );
-        assert!(card.checks[0].subjects[0].reason.as_ref().unwrap().contains("planted panic"));
-        assert!(card.checks[1].subjects[0].reason.as_ref().unwrap().contains("check_timeout"));
-        assert!(card.checks[5].subjects[0].reason.as_ref().unwrap().contains("max_requests"));
+        assert!(
+            card.checks[0].subjects[0]
+                .reason
+                .as_ref()
+                .unwrap()
+                .contains("planted panic")
+        );
+        assert!(
+            card.checks[1].subjects[0]
+                .reason
+                .as_ref()
+                .unwrap()
+                .contains("check_timeout")
+        );
+        assert!(
+            card.checks[5].subjects[0]
+                .reason
+                .as_ref()
+                .unwrap()
+                .contains("max_requests")
+        );
     }
 
     #[tokio::test]
@@ -318,8 +370,16 @@ mod tests {
         let p = profile();
         let net = Net::new(&p, Redactor::new(), Instant::now()).unwrap();
         let checks: Vec<Arc<dyn Check>> = vec![
-            Arc::new(Fake { id: "a", class: Class::Passive, behaviour: "hang" }),
-            Arc::new(Fake { id: "b", class: Class::Access, behaviour: "ok" }),
+            Arc::new(Fake {
+                id: "a",
+                class: Class::Passive,
+                behaviour: "hang",
+            }),
+            Arc::new(Fake {
+                id: "b",
+                class: Class::Access,
+                behaviour: "ok",
+            }),
         ];
         let interrupt = CancellationToken::new();
         let trigger = interrupt.clone();
@@ -327,18 +387,40 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(50)).await;
             trigger.cancel();
         });
-        let sel = Selection { only: vec![], skip: vec![] };
+        let sel = Selection {
+            only: vec![],
+            skip: vec![],
+        };
         let card = run(p.clone(), net, checks, &sel, interrupt, String::new()).await;
         assert!(card.run.interrupted);
         assert!(card.checks.iter().all(|c| c.verdict == Verdict::Error));
 
         let net = Net::new(&p, Redactor::new(), Instant::now()).unwrap();
         let checks: Vec<Arc<dyn Check>> = vec![
-            Arc::new(Fake { id: "a", class: Class::Passive, behaviour: "ok" }),
-            Arc::new(Fake { id: "b", class: Class::Access, behaviour: "ok" }),
+            Arc::new(Fake {
+                id: "a",
+                class: Class::Passive,
+                behaviour: "ok",
+            }),
+            Arc::new(Fake {
+                id: "b",
+                class: Class::Access,
+                behaviour: "ok",
+            }),
         ];
-        let sel = Selection { only: vec![], skip: vec!["a".into()] };
-        let card = run(p, net, checks, &sel, CancellationToken::new(), String::new()).await;
+        let sel = Selection {
+            only: vec![],
+            skip: vec!["a".into()],
+        };
+        let card = run(
+            p,
+            net,
+            checks,
+            &sel,
+            CancellationToken::new(),
+            String::new(),
+        )
+        .await;
         assert_eq!(card.checks.len(), 1);
         assert_eq!(card.checks[0].id, "b");
     }

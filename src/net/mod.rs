@@ -11,6 +11,7 @@ pub mod budget;
 pub mod dns;
 pub mod http;
 pub mod journal;
+pub mod legacy_tls;
 pub mod probe;
 pub mod scope;
 pub mod tls;

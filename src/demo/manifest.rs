@@ -28,8 +28,21 @@ fn origin(url: &str) -> String {
 /// The `https` part: the hardened origin has no finding; the legacy one has these.
 pub fn https(_app_https: &str, legacy_https: &str) -> Vec<Expected> {
     let legacy = origin(legacy_https);
-    ["https.http-no-redirect"]
-        .iter()
-        .map(|code| expect("https", &legacy, code))
-        .collect()
+    [
+        "https.http-no-redirect",
+        "https.cert-expiring",
+        "https.hsts-short",
+        "https.hsts-no-subdomains",
+        "https.cookie-not-secure",
+        "https.cookie-not-httponly",
+        "https.cookie-samesite-missing",
+        "https.mixed-content",
+        "https.csp-missing",
+        "https.xcto-missing",
+        "https.framing-unprotected",
+        "https.referrer-policy-missing",
+    ]
+    .iter()
+    .map(|code| expect("https", &legacy, code))
+    .collect()
 }

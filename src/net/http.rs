@@ -120,11 +120,14 @@ impl Chain {
             out.push_str(&format!("{} -{}-> ", hop.url, hop.status));
         }
         match &self.stop {
-            None => {
-                if out.ends_with("-> ") {
-                    out.truncate(out.len() - 3);
+            None => match &self.last {
+                Some(r) => out.push_str(&format!("{} -{}", r.url, r.status)),
+                None => {
+                    if out.ends_with("-> ") {
+                        out.truncate(out.len() - 3);
+                    }
                 }
-            }
+            },
             Some(ChainStop::OutOfScope(u)) => {
                 out.push_str(&format!("{u} (outside scope, not fetched)"))
             }

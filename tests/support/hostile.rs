@@ -24,6 +24,8 @@ pub enum Behaviour {
     Garbage,
     /// Redirects to this absolute URL.
     RedirectTo(String),
+    /// Reads one chunk, then writes these bytes and closes.
+    Raw(Vec<u8>),
 }
 
 pub struct Hostile {
@@ -85,6 +87,12 @@ async fn answer(mut stream: TcpStream, behaviour: Behaviour) -> std::io::Result<
                 .write_all(b"\x16\x03\x01garbage that is not HTTP\x00\xff\r\n\r\n")
                 .await?;
             Ok(())
+        }
+        Behaviour::Raw(bytes) => {
+            let mut chunk = [0u8; 4096];
+            let _ = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut chunk)).await;
+            stream.write_all(&bytes).await?;
+            stream.shutdown().await
         }
         Behaviour::Fixed(raw) => {
             let _ = read_head(&mut stream).await?;

@@ -15,6 +15,7 @@ pub mod hsts;
 pub mod html;
 pub mod mixed;
 pub mod names;
+mod page;
 mod redirect;
 mod transport;
 
@@ -28,6 +29,10 @@ use crate::profile::{HttpsOrigin, Profile};
 use crate::report::model::{Class, Finding, SubjectRow};
 
 pub struct HttpsCheck;
+
+/// Every finding code of the check, from all its parts.
+static CODES: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| [transport::CODES, redirect::CODES, page::CODES].concat());
 
 /// Most redirects followed from plain HTTP before giving up.
 pub(crate) const MAX_HOPS: usize = 5;
@@ -86,6 +91,10 @@ impl Check for HttpsCheck {
         plan
     }
 
+    fn codes(&self) -> &'static [&'static str] {
+        &CODES
+    }
+
     async fn run(&self, ctx: Context) -> Vec<SubjectRow> {
         let origins = ctx.profile.https.origins.clone();
         join_all(origins.iter().map(|o| audit_origin(&ctx, o))).await
@@ -101,9 +110,17 @@ async fn audit_origin(ctx: &Context, origin: &HttpsOrigin) -> SubjectRow {
     let subject = subject_of(origin);
     let mut findings: Vec<Finding> = Vec::new();
 
-    let tls = transport::audit(ctx, origin, &subject).await;
+    let mut tls = transport::audit(ctx, origin, &subject).await;
     let serves_https = tls.serves_https;
     findings.extend(tls.findings);
+
+    if serves_https {
+        let page = page::audit(ctx, origin, &ctx.profile.https, &subject).await;
+        findings.extend(page.findings);
+        for (k, v) in page.measurements {
+            tls.measurements.insert(k, v);
+        }
+    }
 
     let redirect = match &origin.http_url {
         Some(http_url) => redirect::audit(ctx, http_url, &subject).await,

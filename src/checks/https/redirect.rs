@@ -16,6 +16,21 @@ pub struct Part {
     pub measurements: Map<String, Value>,
 }
 
+/// Every code the redirect part can emit.
+pub const CODES: &[&str] = &[
+    "https.http-not-probed",
+    "https.http-unreachable",
+    "https.redirect-target-unreachable",
+    "https.redirect-loop",
+    "https.redirect-too-many",
+    "https.redirect-out-of-scope",
+    "https.redirect-bad-location",
+    "https.http-no-redirect",
+    "https.redirect-temporary",
+    "https.redirect-host-before-upgrade",
+    "https.redirect-chain-long",
+];
+
 pub async fn audit(ctx: &Context, http_url: &Url, subject: &str) -> Part {
     let chain = ctx
         .net
@@ -29,6 +44,7 @@ pub async fn audit(ctx: &Context, http_url: &Url, subject: &str) -> Part {
         .insert("http_chain".into(), Value::String(chain.describe()));
     if let Some(last) = &chain.last
         && chain.stop.is_none()
+        && last.url.scheme() == "https"
     {
         part.measurements.insert(
             "canonical_origin".into(),

@@ -3,9 +3,11 @@
 
 use serde_json::{Map, Value};
 
+use super::names::{KeyKind, SanName, cert_covers, leaf_summary};
 use crate::engine::Context;
+use crate::net::legacy_tls::{self, LegacyVersion};
 use crate::net::{NetError, TlsInfo};
-use crate::profile::HttpsOrigin;
+use crate::profile::{HttpsOrigin, HttpsSettings};
 use crate::report::model::{Finding, Outcome, Severity};
 
 /// What the TLS part found.
@@ -22,10 +24,17 @@ pub async fn audit(ctx: &Context, origin: &HttpsOrigin, subject: &str) -> TlsPar
     let port = origin.url.port_or_known_default().unwrap_or(443);
     let mut part = TlsPart::default();
 
+    let settings = &ctx.profile.https;
     let info = match ctx.net.tls_probe(&host, port).await {
         Ok(info) => info,
         Err(e) => {
             part.findings.push(no_https(subject, &host, port, &e));
+            // Something answered but not with TLS 1.2+: maybe only a legacy version.
+            if matches!(e, NetError::Tls(_)) && settings.legacy_tls_probe {
+                for version in [LegacyVersion::Tls10, LegacyVersion::Tls11] {
+                    probe_legacy(ctx, &host, port, version, subject, &mut part).await;
+                }
+            }
             return part;
         }
     };
@@ -37,8 +46,231 @@ pub async fn audit(ctx: &Context, origin: &HttpsOrigin, subject: &str) -> TlsPar
     if let Err(reason) = &info.verification {
         part.findings.push(certificate_rejected(subject, reason));
     }
+    judge_chain(&info, &host, settings, subject, unix_now(), &mut part);
+    if settings.legacy_tls_probe {
+        for version in [LegacyVersion::Tls10, LegacyVersion::Tls11] {
+            probe_legacy(ctx, &host, port, version, subject, &mut part).await;
+        }
+    }
     part.info = Some(info);
     part
+}
+
+/// Every code the TLS part can emit.
+pub const CODES: &[&str] = &[
+    "https.no-https",
+    "https.tls-handshake-failed",
+    "https.cert-name-mismatch",
+    "https.cert-expired",
+    "https.cert-untrusted",
+    "https.cert-invalid",
+    "https.cert-expiring",
+    "https.intermediate-expiring",
+    "https.cert-weak-key",
+    "https.tls-legacy-accepted",
+];
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Judges the chain's lifetimes, key strength and name coverage.
+pub fn judge_chain(
+    info: &TlsInfo,
+    host: &str,
+    settings: &HttpsSettings,
+    subject: &str,
+    now: i64,
+    part: &mut TlsPart,
+) {
+    let rejected = info
+        .verification
+        .as_ref()
+        .err()
+        .cloned()
+        .unwrap_or_default();
+    for (position, der) in info.chain.iter().enumerate() {
+        let Ok(cert) = leaf_summary(der) else {
+            continue;
+        };
+        if cert.is_ca && cert.self_issued && position > 0 {
+            // A root sent along with the chain: its lifetime is the trust store's business.
+            continue;
+        }
+        let days_left = (cert.not_after - now).div_euclid(86_400);
+        let leaf = position == 0;
+        if leaf {
+            part.measurements
+                .insert("cert_days_left".into(), Value::from(days_left));
+            part.measurements
+                .insert("cert_issuer".into(), Value::String(cert.issuer.clone()));
+            part.measurements
+                .insert("cert_key".into(), Value::String(describe_key(&cert.key)));
+            let names: Vec<String> = cert.sans.iter().map(san_text).collect();
+            part.measurements
+                .insert("cert_names".into(), Value::from(names.clone()));
+            if !rejected.contains("does not cover") && !cert_covers(&cert.sans, host) {
+                part.findings.push(
+                    Finding::new(
+                        "https.cert-name-mismatch",
+                        Severity::Critical,
+                        Outcome::Fail,
+                        subject,
+                        format!("the certificate does not cover `{host}`"),
+                    )
+                    .evidence(format!("subjectAltName: {}", names.join(", ")))
+                    .fix("issue a certificate whose subjectAltName lists this exact host name"),
+                );
+            }
+            if let Some(weak) = weak_key(&cert.key) {
+                part.findings.push(
+                    Finding::new(
+                        "https.cert-weak-key",
+                        Severity::High,
+                        Outcome::Fail,
+                        subject,
+                        format!("the certificate key is too weak ({weak})"),
+                    )
+                    .evidence(describe_key(&cert.key))
+                    .fix("reissue with RSA 2048+ or ECDSA P-256+"),
+                );
+            }
+        }
+        let what = if leaf {
+            "certificate"
+        } else {
+            "intermediate certificate"
+        };
+        let code = if leaf {
+            "https.cert-expiring"
+        } else {
+            "https.intermediate-expiring"
+        };
+        let until = time::OffsetDateTime::from_unix_timestamp(cert.not_after)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| cert.not_after.to_string());
+        let evidence = format!(
+            "{what} `{}` valid until {until} ({days_left} days left)",
+            cert.subject
+        );
+        if days_left < 0 {
+            if !rejected.contains("expired") {
+                part.findings.push(
+                    Finding::new(
+                        "https.cert-expired",
+                        Severity::Critical,
+                        Outcome::Fail,
+                        subject,
+                        format!("the {what} has expired"),
+                    )
+                    .evidence(evidence)
+                    .fix("renew it now and automate renewal (ACME)"),
+                );
+            }
+        } else if days_left < settings.cert_fail_days {
+            part.findings.push(
+                Finding::new(
+                    code,
+                    Severity::High,
+                    Outcome::Fail,
+                    subject,
+                    format!("the {what} expires in {days_left} days"),
+                )
+                .evidence(evidence)
+                .fix("renew it now and automate renewal (ACME)"),
+            );
+        } else if days_left < settings.cert_warn_days {
+            part.findings.push(
+                Finding::new(
+                    code,
+                    Severity::Medium,
+                    Outcome::Warn,
+                    subject,
+                    format!("the {what} expires in {days_left} days"),
+                )
+                .evidence(evidence)
+                .fix("renew it before launch and make sure renewal is automated"),
+            );
+        }
+    }
+}
+
+fn weak_key(key: &KeyKind) -> Option<String> {
+    match key {
+        KeyKind::Rsa { bits } if *bits < 2048 => Some(format!("RSA {bits} bits, below 2048")),
+        KeyKind::Ec {
+            bits: Some(bits),
+            curve,
+        } if *bits < 256 => Some(format!("{curve}, {bits} bits")),
+        _ => None,
+    }
+}
+
+fn describe_key(key: &KeyKind) -> String {
+    match key {
+        KeyKind::Rsa { bits } => format!("RSA {bits}"),
+        KeyKind::Ec { curve, .. } => format!("EC {curve}"),
+        KeyKind::Ed25519 => "Ed25519".into(),
+        KeyKind::Ed448 => "Ed448".into(),
+        KeyKind::Other { oid } => format!("key algorithm {oid}"),
+    }
+}
+
+fn san_text(name: &SanName) -> String {
+    match name {
+        SanName::Dns(d) => d.clone(),
+        SanName::Ip(ip) => ip.to_string(),
+    }
+}
+
+async fn probe_legacy(
+    ctx: &Context,
+    host: &str,
+    port: u16,
+    version: LegacyVersion,
+    subject: &str,
+    part: &mut TlsPart,
+) {
+    let key = match version {
+        LegacyVersion::Tls10 => "tls_1_0",
+        LegacyVersion::Tls11 => "tls_1_1",
+    };
+    let stream = match ctx
+        .net
+        .connect_tcp(host, port, &format!("{version} probe"))
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            part.measurements
+                .insert(key.into(), Value::String(format!("not probed: {e}")));
+            return;
+        }
+    };
+    let reply = legacy_tls::probe(stream, version, host, ctx.net.timeout()).await;
+    let described = reply.describe(version);
+    part.measurements
+        .insert(key.into(), Value::String(described.clone()));
+    if reply.accepts_legacy() {
+        part.findings.push(
+            Finding::new(
+                "https.tls-legacy-accepted",
+                Severity::High,
+                Outcome::Fail,
+                subject,
+                format!("the server still accepts {version}"),
+            )
+            .evidence(described)
+            .fix("disable TLS 1.0 and 1.1 (and SSL); allow only TLS 1.2 and 1.3"),
+        );
+    }
 }
 
 fn no_https(subject: &str, host: &str, port: u16, e: &NetError) -> Finding {

@@ -53,6 +53,16 @@ fn demo_audit_matches_the_manifest() {
         .iter()
         .map(|e| (e.check.clone(), e.subject.clone(), e.code.clone()))
         .collect();
+    let declared: BTreeSet<&str> = readiness::engine::registry::all()
+        .iter()
+        .flat_map(|c| c.codes().iter().copied())
+        .collect();
+    for (_, _, code) in &got {
+        assert!(
+            declared.contains(code.as_str()),
+            "{code} is emitted but not declared in codes()"
+        );
+    }
     let missed: Vec<_> = want.difference(&got).collect();
     let extra: Vec<_> = got.difference(&want).collect();
     assert!(

@@ -13,3 +13,39 @@ pub fn all() -> Vec<Arc<dyn Check>> {
 pub fn ids() -> Vec<&'static str> {
     all().iter().map(|c| c.meta().id).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn finding_codes_are_unique_and_prefixed_by_their_check() {
+        let mut seen = BTreeSet::new();
+        for check in super::all() {
+            let id = check.meta().id;
+            assert!(!check.codes().is_empty(), "{id} declares no finding codes");
+            for code in check.codes() {
+                assert!(
+                    code.starts_with(&format!("{id}.")),
+                    "{code} is not under {id}."
+                );
+                let name = &code[id.len() + 1..];
+                assert!(
+                    !name.is_empty()
+                        && name
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                    "{code} is not kebab-case"
+                );
+                assert!(seen.insert(*code), "{code} is declared twice");
+            }
+        }
+    }
+
+    #[test]
+    fn check_ids_are_unique() {
+        let ids = super::ids();
+        let set: BTreeSet<_> = ids.iter().collect();
+        assert_eq!(set.len(), ids.len());
+    }
+}

@@ -42,13 +42,16 @@ impl Hostile {
 /// Starts a hostile server on 127.0.0.1 on the shared background runtime.
 pub fn start(behaviour: Behaviour) -> Hostile {
     let rt = super::background_runtime();
-    let listener = rt
-        .block_on(async { TcpListener::bind("127.0.0.1:0").await })
-        .expect("bind hostile server");
-    let port = listener.local_addr().expect("addr").port();
+    // Bound with std so this also works from inside another runtime.
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind hostile server");
+    std_listener.set_nonblocking(true).expect("nonblocking");
+    let port = std_listener.local_addr().expect("addr").port();
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
     rt.spawn(async move {
+        let Ok(listener) = TcpListener::from_std(std_listener) else {
+            return;
+        };
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;

@@ -99,7 +99,7 @@ fn ctrl_c_prints_the_partial_scorecard_and_exits_130() {
     let (_d, path) = write_profile(
         &profile(silent.port, silent.port, "").replace("timeout = \"1s\"", "timeout = \"60s\""),
     );
-    let mut child = std::process::Command::new(bin())
+    let child = std::process::Command::new(bin())
         .args(["audit", "--profile", path.to_str().unwrap()])
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::piped())

@@ -1,0 +1,5 @@
+//! The audit checks, one module (or folder) per check id.
+//!
+//! Each check knows nothing of the others; the engine wires them together.
+
+pub mod email;

@@ -290,6 +290,38 @@ async fn ptr_and_missing_records_are_flagged() {
 }
 
 #[tokio::test]
+async fn more_than_ten_mx_names_is_flagged_and_ten_is_not() {
+    for (count, flagged) in [(11u16, true), (10, false)] {
+        let mut zone = Zone::new();
+        zone.add_txt("example.com", "v=spf1 mx -all");
+        for n in 0..count {
+            zone.add(
+                "example.com",
+                RecordData::Mx(readiness::checks::email::dns::MxRecord {
+                    preference: n,
+                    exchange: format!("mx{n}.example.com"),
+                }),
+            );
+        }
+        let evaluation = run(zone, "192.0.2.9", "example.com").await;
+        let lint = evaluation
+            .lints
+            .iter()
+            .find(|l| l.kind == SpfLintKind::TooManyMxNames);
+        assert_eq!(lint.is_some(), flagged, "{count} MX names");
+        let expected = if flagged {
+            SpfResult::PermError
+        } else {
+            SpfResult::Fail
+        };
+        assert_eq!(evaluation.result, expected, "{count} MX names");
+        if flagged {
+            assert!(render_tree(&evaluation).contains("!! mx -> example.com: 11 MX records"));
+        }
+    }
+}
+
+#[tokio::test]
 async fn include_loops_are_cut_and_reported() {
     let mut zone = Zone::new();
     zone.add_txt("example.com", "v=spf1 include:a.example.net -all");

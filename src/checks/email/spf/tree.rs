@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use futures::future::join_all;
 
 use super::check_host::check_host;
-use super::macros::Expander;
+use super::macros::{Expander, MacroString};
 use super::record::{Mechanism, Qualifier, SpfRecord};
 use super::{
     MAX_DNS_LOOKUPS, MAX_VOID_LOOKUPS, RecordFetch, SpfEvaluation, SpfRequest, fetch_record,
@@ -51,6 +51,9 @@ pub struct SpfNode {
     /// Terms of this record whose DNS question found nothing (NXDOMAIN or
     /// NODATA), each with the name asked.
     pub voids: Vec<String>,
+    /// Terms receivers fail on when they reach them: an `mx` target with
+    /// more than 10 MX records, or a DNS failure while asking.
+    pub term_errors: Vec<String>,
     /// Records reached through includes and a live redirect, in term order.
     pub children: Vec<SpfNode>,
 }
@@ -194,6 +197,7 @@ impl Walker<'_> {
                 terms: Vec::new(),
                 lookups: 0,
                 voids: Vec::new(),
+                term_errors: Vec::new(),
                 children: Vec::new(),
             };
             let key = domain.to_ascii_lowercase();
@@ -232,12 +236,13 @@ impl Walker<'_> {
 
             let mut child_path = path;
             child_path.push(key);
-            let (children, voids) = futures::join!(
+            let (children, (voids, term_errors)) = futures::join!(
                 self.children(&record, &domain, &child_path),
-                self.voids(&record, &domain)
+                self.probe_terms(&record, &domain)
             );
             node.children = children;
             node.voids = voids;
+            node.term_errors = term_errors;
             node
         })
     }
@@ -264,18 +269,23 @@ impl Walker<'_> {
         .await
     }
 
-    /// Asks each DNS-querying mechanism's question once and keeps those that
-    /// found nothing, as `"term -> name"`.
-    async fn voids(&self, record: &SpfRecord, domain: &str) -> Vec<String> {
+    async fn target(&self, spec: &Option<MacroString>, domain: &str) -> String {
+        match spec {
+            Some(spec) => self.expander.expand_domain(spec, domain).await,
+            None => domain.to_string(),
+        }
+    }
+
+    /// Asks each DNS-querying mechanism's question once. Returns the terms
+    /// that found nothing (`"term -> name"`) and the terms receivers would
+    /// fail on (more than 10 MX names, a DNS failure).
+    async fn probe_terms(&self, record: &SpfRecord, domain: &str) -> (Vec<String>, Vec<String>) {
         let probes = record.directives.iter().map(|directive| async move {
             let dns = self.expander.dns;
             let ip = self.expander.request.ip();
             let (name, outcome) = match &directive.mechanism {
                 Mechanism::A { domain: spec, .. } => {
-                    let name = match spec {
-                        Some(spec) => self.expander.expand_domain(spec, domain).await,
-                        None => domain.to_string(),
-                    };
+                    let name = self.target(spec, domain).await;
                     let outcome = match ip {
                         IpAddr::V4(_) => dns.a(&name).await.filter_map(|_| Some(())),
                         IpAddr::V6(_) => dns.aaaa(&name).await.filter_map(|_| Some(())),
@@ -283,12 +293,8 @@ impl Walker<'_> {
                     (name, outcome)
                 }
                 Mechanism::Mx { domain: spec, .. } => {
-                    let name = match spec {
-                        Some(spec) => self.expander.expand_domain(spec, domain).await,
-                        None => domain.to_string(),
-                    };
-                    let outcome = dns.mx(&name).await.filter_map(|_| Some(()));
-                    (name, outcome)
+                    let name = self.target(spec, domain).await;
+                    (name.clone(), dns.mx(&name).await.filter_map(|_| Some(())))
                 }
                 Mechanism::Ptr(_) => {
                     let name = crate::checks::email::dns::reverse_name(ip);
@@ -298,16 +304,48 @@ impl Walker<'_> {
                     let name = self.expander.expand_domain(spec, domain).await;
                     (name.clone(), dns.a(&name).await.filter_map(|_| Some(())))
                 }
-                _ => return None,
+                _ => return Probe::Nothing,
             };
             if !is_checkable_domain(&name) {
-                return None;
+                return Probe::Nothing;
             }
-            matches!(outcome, DnsOutcome::NxDomain | DnsOutcome::NoData)
-                .then(|| format!("{} -> {name}", directive.text))
+            let term = &directive.text;
+            match outcome {
+                DnsOutcome::NxDomain | DnsOutcome::NoData => {
+                    Probe::Void(format!("{term} -> {name}"))
+                }
+                DnsOutcome::TempFail(reason) => {
+                    Probe::Error(format!("{term} -> {name}: DNS failure: {reason}"))
+                }
+                DnsOutcome::Records(found)
+                    if matches!(directive.mechanism, Mechanism::Mx { .. }) && found.len() > 10 =>
+                {
+                    Probe::Error(format!(
+                        "{term} -> {name}: {} MX records, more than the 10 allowed",
+                        found.len()
+                    ))
+                }
+                DnsOutcome::Records(_) => Probe::Nothing,
+            }
         });
-        join_all(probes).await.into_iter().flatten().collect()
+        let mut voids = Vec::new();
+        let mut errors = Vec::new();
+        for probe in join_all(probes).await {
+            match probe {
+                Probe::Void(text) => voids.push(text),
+                Probe::Error(text) => errors.push(text),
+                Probe::Nothing => {}
+            }
+        }
+        (voids, errors)
     }
+}
+
+/// What asking one term's DNS question showed.
+enum Probe {
+    Nothing,
+    Void(String),
+    Error(String),
 }
 
 fn lint(
@@ -446,6 +484,15 @@ fn lint_node(node: &SpfNode, policy_end: bool, lints: &mut Vec<SpfLint>) {
             ),
         );
     }
+    for error in &node.term_errors {
+        let term = error.split(" -> ").next().unwrap_or(error);
+        let (kind, level) = if error.contains("DNS failure") {
+            (K::DnsFailure, Warn)
+        } else {
+            (K::TooManyMxNames, Fail)
+        };
+        lint(lints, kind, level, node, Some(term), error.clone());
+    }
     for child in &node.children {
         let child_ends_policy = policy_end && child.via == NodeVia::Redirect;
         lint_node(child, child_ends_policy, lints);
@@ -532,6 +579,9 @@ fn render_node(node: &SpfNode, first: &str, rest: &str, out: &mut String) {
         let _ = write!(line, " !! {problem}");
     }
     let _ = writeln!(out, "{line}");
+    for error in &node.term_errors {
+        let _ = writeln!(out, "{rest}   !! {error}");
+    }
     let count = node.children.len();
     for (index, child) in node.children.iter().enumerate() {
         let last = index + 1 == count;

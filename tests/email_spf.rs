@@ -322,6 +322,35 @@ async fn more_than_ten_mx_names_is_flagged_and_ten_is_not() {
 }
 
 #[tokio::test]
+async fn a_runaway_tree_is_walked_only_so_far() {
+    let mut zone = Zone::new();
+    let fan = |prefix: &str| -> String {
+        let terms: Vec<String> = (0..8)
+            .map(|n| format!("include:{prefix}{n}.example.net"))
+            .collect();
+        format!("v=spf1 {} -all", terms.join(" "))
+    };
+    zone.add_txt("example.com", &fan("a"));
+    for a in 0..8 {
+        zone.add_txt(&format!("a{a}.example.net"), &fan(&format!("b{a}-")));
+        for b in 0..8 {
+            zone.add_txt(&format!("b{a}-{b}.example.net"), "v=spf1 ip4:192.0.2.1");
+        }
+    }
+    let dns = ZoneDns::new(zone);
+    let evaluation = evaluate(&dns, &request("198.51.100.1", "example.com")).await;
+
+    assert!(kinds(&evaluation).contains(&SpfLintKind::TreeTooLarge));
+    assert!(kinds(&evaluation).contains(&SpfLintKind::LookupLimitExceeded));
+    assert_eq!(evaluation.result, SpfResult::PermError);
+    assert!(
+        dns.questions().len() < 120,
+        "{} questions",
+        dns.questions().len()
+    );
+}
+
+#[tokio::test]
 async fn include_loops_are_cut_and_reported() {
     let mut zone = Zone::new();
     zone.add_txt("example.com", "v=spf1 include:a.example.net -all");

@@ -128,7 +128,7 @@ impl Evaluator<'_> {
                 RecordFetch::DnsFailure(reason) => {
                     return HostResult::error(SpfResult::TempError, reason);
                 }
-                RecordFetch::Broken { reason, .. } => {
+                RecordFetch::Multiple(reason) | RecordFetch::Invalid { reason, .. } => {
                     return HostResult::error(SpfResult::PermError, reason);
                 }
             };

@@ -23,7 +23,9 @@ pub use macros::MacroString;
 pub use record::{
     Directive, Mechanism, Qualifier, SpfRecord, SpfSyntaxError, is_spf_record, parse_record,
 };
-pub use tree::{LintLevel, NodeVia, SpfLint, SpfLintKind, SpfNode, evaluate, render_tree};
+pub use tree::{
+    LintLevel, NodeProblem, NodeVia, SpfLint, SpfLintKind, SpfNode, evaluate, render_tree,
+};
 
 use crate::checks::email::dns::DnsLookup;
 
@@ -195,12 +197,10 @@ pub(crate) enum RecordFetch {
     Missing(String),
     /// A DNS failure: temperror.
     DnsFailure(String),
-    /// Several records, or a syntax error: permerror. The text is kept when
-    /// there was exactly one record.
-    Broken {
-        reason: String,
-        text: Option<String>,
-    },
+    /// Several `v=spf1` records at one name: permerror.
+    Multiple(String),
+    /// One record with a syntax error: permerror.
+    Invalid { reason: String, text: String },
 }
 
 pub(crate) async fn fetch_record(dns: &dyn DnsLookup, domain: &str) -> RecordFetch {
@@ -221,19 +221,16 @@ pub(crate) async fn fetch_record(dns: &dyn DnsLookup, domain: &str) -> RecordFet
             let text = one.text();
             match parse_record(&text) {
                 Ok(record) => RecordFetch::Found(record),
-                Err(error) => RecordFetch::Broken {
+                Err(error) => RecordFetch::Invalid {
                     reason: format!("{domain}: {error}"),
-                    text: Some(text),
+                    text,
                 },
             }
         }
-        many => RecordFetch::Broken {
-            reason: format!(
-                "{domain} publishes {} v=spf1 records; exactly one is allowed",
-                many.len()
-            ),
-            text: None,
-        },
+        many => RecordFetch::Multiple(format!(
+            "{domain} publishes {} v=spf1 records; exactly one is allowed",
+            many.len()
+        )),
     }
 }
 

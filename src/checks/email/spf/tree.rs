@@ -9,6 +9,7 @@
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::future::join_all;
 
@@ -32,6 +33,45 @@ pub enum NodeVia {
     Redirect,
 }
 
+/// Why a node of the tree has no usable record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeProblem {
+    /// The include or redirect leads back to a record already on the path.
+    Loop,
+    /// Not followed: the chain is deeper than the walk goes.
+    TooDeep,
+    /// Not followed: the tree has more records than the walk follows.
+    TooManyRecords,
+    /// The target is not a usable domain name.
+    InvalidDomain(String),
+    /// No `v=spf1` record (or the name does not exist).
+    NoRecord(String),
+    /// The TXT lookup failed.
+    DnsFailure(String),
+    /// More than one `v=spf1` record at the name.
+    MultipleRecords(String),
+    /// The record has a syntax error.
+    Syntax(String),
+}
+
+impl std::fmt::Display for NodeProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeProblem::Loop => f.write_str("loop: this record is already on the path"),
+            NodeProblem::TooDeep => write!(f, "deeper than {MAX_DEPTH} levels; not followed"),
+            NodeProblem::TooManyRecords => {
+                write!(f, "more than {MAX_NODES} records in the tree; not followed")
+            }
+            NodeProblem::InvalidDomain(d) => write!(f, "{d:?} is not a usable domain name"),
+            NodeProblem::NoRecord(reason) => write!(f, "no SPF record: {reason}"),
+            NodeProblem::DnsFailure(reason) => write!(f, "DNS failure: {reason}"),
+            NodeProblem::MultipleRecords(reason) | NodeProblem::Syntax(reason) => {
+                f.write_str(reason)
+            }
+        }
+    }
+}
+
 /// One record in the tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpfNode {
@@ -41,8 +81,8 @@ pub struct SpfNode {
     pub via: NodeVia,
     /// The record text, when exactly one record was found.
     pub record: Option<String>,
-    /// Why the record cannot be used, if it cannot.
-    pub problem: Option<String>,
+    /// Why the record cannot be used or was not followed.
+    pub problem: Option<NodeProblem>,
     /// The record's terms as written.
     pub terms: Vec<String>,
     /// DNS-querying terms of this record (include, a, mx, ptr, exists and a
@@ -122,6 +162,8 @@ pub enum SpfLintKind {
     VoidLimitExceeded,
     /// An include or redirect leads back to a record already on the path.
     Loop,
+    /// The tree is too deep or too wide to follow completely.
+    TreeTooLarge,
 }
 
 /// One finding about the published records.
@@ -145,6 +187,7 @@ pub async fn evaluate(dns: &dyn DnsLookup, request: &SpfRequest) -> SpfEvaluatio
     let domain = request.domain();
     let walker = Walker {
         expander: Expander { dns, request },
+        nodes: AtomicUsize::new(0),
     };
     let (outcome, tree) = futures::join!(
         check_host(dns, request),
@@ -177,8 +220,16 @@ pub async fn evaluate(dns: &dyn DnsLookup, request: &SpfRequest) -> SpfEvaluatio
 /// because of the lookup limit.
 const MAX_DEPTH: usize = 12;
 
+/// Most records followed in one tree, so a hostile or runaway tree cannot
+/// make the audit send unbounded queries (receivers stop after 10 lookups).
+const MAX_NODES: usize = 50;
+
+/// Most DNS-querying terms of one record probed for void lookups.
+const MAX_PROBES_PER_RECORD: usize = 20;
+
 struct Walker<'a> {
     expander: Expander<'a>,
+    nodes: AtomicUsize,
 }
 
 impl Walker<'_> {
@@ -202,31 +253,39 @@ impl Walker<'_> {
             };
             let key = domain.to_ascii_lowercase();
             if path.contains(&key) {
-                node.problem = Some("loop: this record is already on the path".to_string());
+                node.problem = Some(NodeProblem::Loop);
                 return node;
             }
             if path.len() >= MAX_DEPTH {
-                node.problem = Some(format!("deeper than {MAX_DEPTH} levels; not followed"));
+                node.problem = Some(NodeProblem::TooDeep);
+                return node;
+            }
+            if self.nodes.fetch_add(1, Ordering::Relaxed) >= MAX_NODES {
+                node.problem = Some(NodeProblem::TooManyRecords);
                 return node;
             }
             if !is_checkable_domain(&domain) {
-                node.problem = Some(format!("{domain:?} is not a usable domain name"));
+                node.problem = Some(NodeProblem::InvalidDomain(domain.clone()));
                 return node;
             }
 
             let record = match fetch_record(self.expander.dns, &domain).await {
                 RecordFetch::Found(record) => record,
                 RecordFetch::Missing(reason) => {
-                    node.problem = Some(format!("no SPF record: {reason}"));
+                    node.problem = Some(NodeProblem::NoRecord(reason));
                     return node;
                 }
                 RecordFetch::DnsFailure(reason) => {
-                    node.problem = Some(format!("DNS failure: {reason}"));
+                    node.problem = Some(NodeProblem::DnsFailure(reason));
                     return node;
                 }
-                RecordFetch::Broken { reason, text } => {
-                    node.record = text;
-                    node.problem = Some(reason);
+                RecordFetch::Multiple(reason) => {
+                    node.problem = Some(NodeProblem::MultipleRecords(reason));
+                    return node;
+                }
+                RecordFetch::Invalid { reason, text } => {
+                    node.record = Some(text);
+                    node.problem = Some(NodeProblem::Syntax(reason));
                     return node;
                 }
             };
@@ -280,7 +339,12 @@ impl Walker<'_> {
     /// that found nothing (`"term -> name"`) and the terms receivers would
     /// fail on (more than 10 MX names, a DNS failure).
     async fn probe_terms(&self, record: &SpfRecord, domain: &str) -> (Vec<String>, Vec<String>) {
-        let probes = record.directives.iter().map(|directive| async move {
+        let probed = record
+            .directives
+            .iter()
+            .filter(|d| d.mechanism.queries_dns())
+            .take(MAX_PROBES_PER_RECORD);
+        let probes = probed.map(|directive| async move {
             let dns = self.expander.dns;
             let ip = self.expander.request.ip();
             let (name, outcome) = match &directive.mechanism {
@@ -372,21 +436,18 @@ fn lint_node(node: &SpfNode, policy_end: bool, lints: &mut Vec<SpfLint>) {
     use SpfLintKind as K;
 
     if let Some(problem) = &node.problem {
-        let (kind, level) = if problem.starts_with("loop") {
-            (K::Loop, Fail)
-        } else if problem.starts_with("DNS failure") {
-            (K::DnsFailure, Warn)
-        } else if problem.starts_with("no SPF record") {
-            match node.via {
-                NodeVia::Root => (K::NoRecord, Fail),
-                _ => (K::TargetWithoutRecord, Fail),
+        let (kind, level) = match problem {
+            NodeProblem::Loop => (K::Loop, Fail),
+            NodeProblem::TooDeep | NodeProblem::TooManyRecords => (K::TreeTooLarge, Fail),
+            NodeProblem::DnsFailure(_) => (K::DnsFailure, Warn),
+            NodeProblem::NoRecord(_) if node.via == NodeVia::Root => (K::NoRecord, Fail),
+            NodeProblem::NoRecord(_) | NodeProblem::InvalidDomain(_) => {
+                (K::TargetWithoutRecord, Fail)
             }
-        } else if problem.contains("v=spf1 records") {
-            (K::MultipleRecords, Fail)
-        } else {
-            (K::SyntaxError, Fail)
+            NodeProblem::MultipleRecords(_) => (K::MultipleRecords, Fail),
+            NodeProblem::Syntax(_) => (K::SyntaxError, Fail),
         };
-        lint(lints, kind, level, node, None, problem.clone());
+        lint(lints, kind, level, node, None, problem.to_string());
         return;
     }
 

@@ -269,7 +269,12 @@ async fn openspf_suite_through_hickory_and_a_local_dns_server() {
             // A fresh resolver per case: the cache lives for one audit.
             let dns = HickoryDns::new(&[server.addr()], Duration::from_secs(2)).unwrap();
             total += 1;
-            match run_case(&dns, case).await {
+            let started = std::time::Instant::now();
+            let outcome = run_case(&dns, case).await;
+            if started.elapsed() > Duration::from_millis(500) {
+                eprintln!("slow case {}: {:?}", case.name, started.elapsed());
+            }
+            match outcome {
                 Ok(_) => passed += 1,
                 Err(reason) => {
                     failures.push((format!("{} / {}", scenario.description, case.name), reason))

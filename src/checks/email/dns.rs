@@ -477,13 +477,6 @@ impl Zone {
         self
     }
 
-    /// Whether `name` has at least one TXT record.
-    pub fn has_txt(&self, name: &str) -> bool {
-        self.nodes
-            .get(&normalize_name(name))
-            .is_some_and(|n| n.records.iter().any(|r| r.kind() == RecordKind::Txt))
-    }
-
     fn node(&mut self, name: &str) -> &mut ZoneNode {
         self.nodes.entry(normalize_name(name)).or_default()
     }

@@ -40,13 +40,6 @@ impl MacroString {
         &self.source
     }
 
-    /// Whether the string uses the `p` macro (which costs DNS lookups).
-    pub fn uses_ptr_macro(&self) -> bool {
-        self.parts
-            .iter()
-            .any(|p| matches!(p, Part::Expand { letter: 'p', .. }))
-    }
-
     /// Parses a macro string. `explanation` allows spaces and the `c`, `r`,
     /// `t` letters (explanation text, RFC 7208 §6.2 and §7.1).
     pub fn parse(text: &str, explanation: bool) -> Result<MacroString, String> {

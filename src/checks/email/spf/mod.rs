@@ -115,6 +115,13 @@ impl SpfRequest {
         }
     }
 
+    /// A check of `domain` itself for a client at `ip`, as receivers run it
+    /// for mail whose MAIL FROM is `postmaster@domain` sent after
+    /// `HELO domain`.
+    pub fn for_domain(ip: IpAddr, domain: &str) -> Self {
+        SpfRequest::new(ip, &format!("postmaster@{domain}"), domain)
+    }
+
     /// The client address (IPv4-mapped addresses already unwrapped).
     pub fn ip(&self) -> IpAddr {
         self.ip

@@ -26,6 +26,9 @@ pub struct PagePart {
     pub measurements: Map<String, Value>,
 }
 
+/// Redirects followed for each extra page (the plan reserves one more request).
+const PAGE_HOPS: usize = 2;
+
 /// Every code this part can emit (for the check's code list).
 pub const CODES: &[&str] = &[
     "https.landing-unreachable",
@@ -119,7 +122,7 @@ pub async fn audit(
         let Ok(url) = origin.url.join(page) else {
             continue;
         };
-        let chain = ctx.net.follow(HttpRequest::get(url), 2).await;
+        let chain = ctx.net.follow(HttpRequest::get(url), PAGE_HOPS).await;
         for hop in &chain.hops {
             cookie_sources.push((hop.url.to_string(), hop.headers.clone()));
         }

@@ -51,7 +51,9 @@ impl ScopeEntry {
             None => (false, written.as_str()),
         };
         if rest.contains('*') {
-            return Err(format!("`{written}`: `*` is only allowed as `*.` at the start"));
+            return Err(format!(
+                "`{written}`: `*` is only allowed as `*.` at the start"
+            ));
         }
         // Let the URL parser normalise the host (case, IDN, IP forms).
         let probe = Url::parse(&format!("http://{rest}/"))
@@ -66,7 +68,9 @@ impl ScopeEntry {
             return Err(format!("`{written}` has no host; {expected}"));
         }
         if wildcard && (probe.host().is_some_and(|h| !matches!(h, Host::Domain(_)))) {
-            return Err(format!("`{written}`: a wildcard needs a domain, not an IP address"));
+            return Err(format!(
+                "`{written}`: a wildcard needs a domain, not an IP address"
+            ));
         }
         if wildcard && !host.contains('.') {
             return Err(format!(
@@ -82,7 +86,12 @@ impl ScopeEntry {
         if port == Some(0) {
             return Err(format!("`{written}`: port 0 is not a port"));
         }
-        Ok(ScopeEntry { host, wildcard, port, written })
+        Ok(ScopeEntry {
+            host,
+            wildcard,
+            port,
+            written,
+        })
     }
 
     fn allows(&self, host: &str, port: u16) -> bool {
@@ -145,7 +154,12 @@ mod tests {
     use super::*;
 
     fn scope(entries: &[&str]) -> Scope {
-        Scope::new(entries.iter().map(|e| ScopeEntry::parse(e).unwrap()).collect())
+        Scope::new(
+            entries
+                .iter()
+                .map(|e| ScopeEntry::parse(e).unwrap())
+                .collect(),
+        )
     }
 
     fn url(u: &str) -> Url {
@@ -200,7 +214,15 @@ mod tests {
 
     #[test]
     fn bad_entries_say_what_is_expected() {
-        for bad in ["", "https://app.test/", "*.com", "a*.test", "*.127.0.0.1", "x:0", "a b"] {
+        for bad in [
+            "",
+            "https://app.test/",
+            "*.com",
+            "a*.test",
+            "*.127.0.0.1",
+            "x:0",
+            "a b",
+        ] {
             let err = ScopeEntry::parse(bad).unwrap_err();
             assert!(!err.is_empty(), "{bad}");
         }

@@ -7,8 +7,8 @@
 use std::fmt;
 use std::path::Path;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 /// A credential or other value that must never reach output.
 #[derive(Clone, PartialEq, Eq)]
@@ -74,9 +74,8 @@ impl SecretSpec {
             },
             SecretSpec::File(path) => {
                 let full = profile_dir.join(path);
-                let text = std::fs::read_to_string(&full).map_err(|e| {
-                    format!("cannot read secret file `{}`: {e}", full.display())
-                })?;
+                let text = std::fs::read_to_string(&full)
+                    .map_err(|e| format!("cannot read secret file `{}`: {e}", full.display()))?;
                 let value = text.trim_end_matches(['\r', '\n']).to_string();
                 if value.is_empty() {
                     return Err(format!("secret file `{}` is empty", full.display()));

@@ -166,10 +166,17 @@ impl CompiledRule {
             .map(|m| String::from_utf8_lossy(m.as_bytes()));
         let prefix = self.public_prefix(raw);
         let value = match self.rule.validator {
-            Validator::Plain | Validator::SlackShape | Validator::Jwt => {
-                if self.rule.validator == Validator::SlackShape && !slack_shape(raw) {
+            Validator::SlackShape => {
+                let last = raw.rsplit(['-', '.']).next().unwrap_or("");
+                if !slack_shape(raw)
+                    || looks_like_placeholder(last)
+                    || shannon_entropy(last) < self.rule.min_entropy
+                {
                     return None;
                 }
+                raw.to_string()
+            }
+            Validator::Plain | Validator::Jwt => {
                 if self.rule.validator == Validator::Jwt && !jwt_shape(raw) {
                     return None;
                 }
@@ -514,14 +521,93 @@ const SAFE_KEY_WORDS: &[&str] = &[
     "pattern",
 ];
 
+/// Prefixes of formats that have their own rule: when that rule rejected the
+/// value (bad checksum, placeholder), the generic rule must not report it.
+const STRUCTURED_PREFIXES: &[&str] = &[
+    "xox",
+    "xapp-",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "rk_test_",
+    "npm_",
+    "AKIA",
+    "ASIA",
+    "AIza",
+    "SG.",
+    "sk-ant-",
+    "dckr_",
+    "HRKU-",
+    "nfp_",
+    "sbp_",
+    "whsec_",
+    "pypi-",
+    "-----BEGIN",
+];
+
+/// The last word of a key name, split at `_`, `-`, `.` and camelCase humps.
+fn last_key_word(key: &str) -> String {
+    let key = key.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    let tail = key.rsplit(['_', '-', '.']).next().unwrap_or(key);
+    let start = tail
+        .char_indices()
+        .rev()
+        .find(|(i, c)| {
+            c.is_ascii_uppercase()
+                && tail[..*i]
+                    .chars()
+                    .last()
+                    .is_some_and(|p| p.is_ascii_lowercase())
+        })
+        .map_or(0, |(i, _)| i);
+    tail[start..].to_ascii_lowercase()
+}
+
+/// Whether the value carries a dotted version such as `0.11.2`.
+fn has_version_number(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()) {
+            let mut dots = 0;
+            let mut j = i;
+            while j < bytes.len() && (bytes[j].is_ascii_digit() || bytes[j] == b'.') {
+                if bytes[j] == b'.' {
+                    dots += 1;
+                }
+                j += 1;
+            }
+            if dots >= 2 {
+                return true;
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
 fn generic_value_ok(key: &str, value: &str, min_entropy: f64) -> Option<String> {
     let key_norm: String = key
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect::<String>()
         .to_ascii_lowercase();
-    if SAFE_KEY_ENDINGS.iter().any(|e| key_norm.ends_with(e))
+    let last_word = last_key_word(key);
+    if SAFE_KEY_ENDINGS.contains(&last_word.as_str())
         || SAFE_KEY_WORDS.iter().any(|w| key_norm.contains(w))
+        || STRUCTURED_PREFIXES
+            .iter()
+            .any(|p| value.trim().starts_with(p))
+        || has_version_number(value)
     {
         return None;
     }
@@ -811,9 +897,10 @@ pub fn builtin_rules() -> Vec<Rule> {
             Messaging,
             High,
             &["xoxb-", "xoxp-", "xoxa-", "xoxs-", "xoxo-", "xoxr-", "xoxe-", "xoxe.", "xapp-"],
-            r"\b(?P<s>xox[abposr]-(?:\d-)?\d{6,14}(?:-[0-9A-Za-z]{6,})+|xoxe\.xox[bp]-\d-[A-Za-z0-9]{100,}|xoxe-\d-[A-Za-z0-9]{100,}|xapp-\d-[A-Z0-9]{9,}-\d{9,}-[a-f0-9]{32,})\b",
+            r"\b(?P<s>xox[abposre]-(?:\d-)?\d{6,14}(?:-[0-9A-Za-z]{6,})+|xoxe\.xox[bp]-\d-[A-Za-z0-9]{100,}|xoxe-\d-[A-Za-z0-9]{100,}|xapp-\d-[A-Z0-9]{9,}-\d{9,}-[a-f0-9]{32,})\b",
         )
         .validator(Validator::SlackShape)
+        .entropy(2.5)
         .prefixes(&["xoxb-", "xoxp-", "xoxa-", "xoxs-", "xoxo-", "xoxr-", "xoxe-", "xoxe.", "xapp-"]),
         rule(
             "slack-webhook-url",
@@ -1050,7 +1137,7 @@ pub fn builtin_rules() -> Vec<Rule> {
             Generic,
             Medium,
             GENERIC_KEYWORDS,
-            r#"(?i)(?:\A|[^A-Za-z0-9_.+/=-])(?P<key>[A-Za-z0-9_.-]{0,40}?(?:password|passwd|passphrase|pwd|secret|api[_.-]?key|access[_.-]?key|auth[_.-]?key|private[_.-]?key|token|credentials?)[A-Za-z0-9_.-]{0,24})["'\]]?\s*(?:=|:=|:|=>|\?=|,)\s*(?:"(?P<s>[^"\r\n]{6,200})"|'(?P<s2>[^'\r\n]{6,200})'|`(?P<s3>[^`\r\n]{6,200})`|(?P<s4>[^\s"'`,;)}\]<>]{6,200}))"#,
+            r#"(?i)(?:\A|[^A-Za-z0-9_.+/=-])(?P<key>[A-Za-z0-9_.-]{0,40}?(?:password|passwd|passphrase|pwd|secret|api[_.-]?key|access[_.-]?key|auth[_.-]?key|private[_.-]?key|token|credentials?)[A-Za-z0-9_.-]{0,24})["'\]]?[ \t]*(?:=|:=|:|=>|\?=|,)[ \t]*(?:"(?P<s>[^"\r\n]{6,200})"|'(?P<s2>[^'\r\n]{6,200})'|`(?P<s3>[^`\r\n]{6,200})`|(?P<s4>[^\s"'`,;)}\]<>]{6,200}))"#,
         )
         .validator(Validator::GenericAssignment)
         .entropy(3.5)
@@ -1060,4 +1147,4 @@ pub fn builtin_rules() -> Vec<Rule> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

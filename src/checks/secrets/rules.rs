@@ -779,7 +779,11 @@ pub fn builtin_rules() -> Vec<Rule> {
             Cloud,
             Critical,
             &["aws", "secret_access_key", "secretaccesskey"],
-            r#"(?i)(?:aws[\w.-]{0,20}?(?:secret|sk)|secret_?access_?key)[\w.-]{0,20}["']?\s*(?:=|:=|:|=>|,)\s*["']?(?P<s>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|\z)"#,
+            concat!(
+                r#"(?i)(?:aws[\w.-]{0,20}?(?:secret|sk)|secret_?access_?key)[\w.-]{0,20}["'"#,
+                r#"]?\s*(?:=|:=|:|=>|,)\s*["']?(?P<s>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|\"#,
+                r#"z)"#,
+            ),
         )
         .entropy(4.0)
         .window(80, 160),
@@ -789,7 +793,10 @@ pub fn builtin_rules() -> Vec<Rule> {
             Cloud,
             Critical,
             &["service_account"],
-            r#""private_key"\s*:\s*"(?P<s>-----BEGIN[A-Z ]{0,20}PRIVATE KEY-----[^"]*?-----END[A-Z ]{0,20}PRIVATE KEY-----(?:\\n)?)""#,
+            concat!(
+                r#""private_key"\s*:\s*"(?P<s>-----BEGIN[A-Z ]{0,20}PRIVATE KEY-----[^"]*?-"#,
+                r#"----END[A-Z ]{0,20}PRIVATE KEY-----(?:\\n)?)""#,
+            ),
         )
         .validator(Validator::PemBody)
         .window(8192, 8192)
@@ -809,7 +816,10 @@ pub fn builtin_rules() -> Vec<Rule> {
             Cloud,
             Critical,
             &["q~"],
-            r"(?:\A|[^A-Za-z0-9_~.-])(?P<s>[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34})(?:[^A-Za-z0-9_~.-]|\z)",
+            concat!(
+                r"(?:\A|[^A-Za-z0-9_~.-])(?P<s>[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}",
+                r")(?:[^A-Za-z0-9_~.-]|\z)",
+            ),
         )
         .window(16, 64),
         rule(
@@ -847,10 +857,17 @@ pub fn builtin_rules() -> Vec<Rule> {
             "GitLab token (personal, deploy, pipeline trigger, runner, OAuth)",
             CodeHost,
             Critical,
-            &["glpat-", "gldt-", "glptt-", "glrt-", "glcbt-", "gloas-", "glsoat-"],
-            r"\b(?P<s>(?:glpat|gldt|glptt|glrt|glcbt|gloas|glsoat)-[0-9A-Za-z_-]{20,300}(?:\.[0-9a-z]{2}\.[0-9a-z]{7,9}|\.[0-9a-z]{9})?)(?:[^0-9A-Za-z_-]|\z)",
+            &[
+                "glpat-", "gldt-", "glptt-", "glrt-", "glcbt-", "gloas-", "glsoat-",
+            ],
+            concat!(
+                r"\b(?P<s>(?:glpat|gldt|glptt|glrt|glcbt|gloas|glsoat)-[0-9A-Za-z_-]{20,30",
+                r"0}(?:\.[0-9a-z]{2}\.[0-9a-z]{7,9}|\.[0-9a-z]{9})?)(?:[^0-9A-Za-z_-]|\z)",
+            ),
         )
-        .prefixes(&["glpat-", "gldt-", "glptt-", "glrt-", "glcbt-", "gloas-", "glsoat-"]),
+        .prefixes(&[
+            "glpat-", "gldt-", "glptt-", "glrt-", "glcbt-", "gloas-", "glsoat-",
+        ]),
         rule(
             "gitlab-runner-registration-token",
             "GitLab runner registration token",
@@ -866,10 +883,14 @@ pub fn builtin_rules() -> Vec<Rule> {
             "Stripe secret or restricted API key",
             Payment,
             Critical,
-            &["sk_live_", "sk_test_", "rk_live_", "rk_test_", "sk_prod_", "rk_prod_"],
+            &[
+                "sk_live_", "sk_test_", "rk_live_", "rk_test_", "sk_prod_", "rk_prod_",
+            ],
             r"\b(?P<s>[rs]k_(?:live|test|prod)_[0-9A-Za-z]{20,247})\b",
         )
-        .prefixes(&["sk_live_", "sk_test_", "rk_live_", "rk_test_", "sk_prod_", "rk_prod_"])
+        .prefixes(&[
+            "sk_live_", "sk_test_", "rk_live_", "rk_test_", "sk_prod_", "rk_prod_",
+        ])
         .test_markers(&["_test_"]),
         rule(
             "stripe-webhook-secret",
@@ -896,19 +917,30 @@ pub fn builtin_rules() -> Vec<Rule> {
             "Slack bot, user, app or configuration token",
             Messaging,
             High,
-            &["xoxb-", "xoxp-", "xoxa-", "xoxs-", "xoxo-", "xoxr-", "xoxe-", "xoxe.", "xapp-"],
-            r"\b(?P<s>xox[abposre]-(?:\d-)?\d{6,14}(?:-[0-9A-Za-z]{6,})+|xoxe\.xox[bp]-\d-[A-Za-z0-9]{100,}|xoxe-\d-[A-Za-z0-9]{100,}|xapp-\d-[A-Z0-9]{9,}-\d{9,}-[a-f0-9]{32,})\b",
+            &[
+                "xoxb-", "xoxp-", "xoxa-", "xoxs-", "xoxo-", "xoxr-", "xoxe-", "xoxe.", "xapp-",
+            ],
+            concat!(
+                r"\b(?P<s>xox[abposre]-(?:\d-)?\d{6,14}(?:-[0-9A-Za-z]{6,})+|xoxe\.xox[bp]",
+                r"-\d-[A-Za-z0-9]{100,}|xoxe-\d-[A-Za-z0-9]{100,}|xapp-\d-[A-Z0-9]{9,}-\d{",
+                r"9,}-[a-f0-9]{32,})\b",
+            ),
         )
         .validator(Validator::SlackShape)
         .entropy(2.5)
-        .prefixes(&["xoxb-", "xoxp-", "xoxa-", "xoxs-", "xoxo-", "xoxr-", "xoxe-", "xoxe.", "xapp-"]),
+        .prefixes(&[
+            "xoxb-", "xoxp-", "xoxa-", "xoxs-", "xoxo-", "xoxr-", "xoxe-", "xoxe.", "xapp-",
+        ]),
         rule(
             "slack-webhook-url",
             "Slack incoming webhook or workflow URL",
             Messaging,
             High,
             &["hooks.slack.com"],
-            r"(?P<s>https?://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,})",
+            concat!(
+                r"(?P<s>https?://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z",
+                r"0-9+/_-]{20,})",
+            ),
         )
         .window(12, 200)
         .prefixes(&["https://hooks.slack.com/", "http://hooks.slack.com/"]),
@@ -918,10 +950,16 @@ pub fn builtin_rules() -> Vec<Rule> {
             Messaging,
             Medium,
             &["/api/webhooks/"],
-            r"(?P<s>https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{17,20}/[A-Za-z0-9_-]{60,68})",
+            concat!(
+                r"(?P<s>https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{17",
+                r",20}/[A-Za-z0-9_-]{60,68})",
+            ),
         )
         .window(48, 160)
-        .prefixes(&["https://discord.com/api/webhooks/", "https://discordapp.com/api/webhooks/"]),
+        .prefixes(&[
+            "https://discord.com/api/webhooks/",
+            "https://discordapp.com/api/webhooks/",
+        ]),
         rule(
             "twilio-api-key",
             "Twilio API key (SK…) near a Twilio reference",
@@ -938,7 +976,10 @@ pub fn builtin_rules() -> Vec<Rule> {
             Messaging,
             High,
             &["twilio"],
-            r#"(?i)twilio[\w.-]{0,30}?(?:token|secret|auth)[\w.-]{0,20}["']?\s*(?:=|:=|:|=>|,)\s*["']?(?P<s>[0-9a-f]{32})\b"#,
+            concat!(
+                r#"(?i)twilio[\w.-]{0,30}?(?:token|secret|auth)[\w.-]{0,20}["']?\s*(?:=|:=|"#,
+                r#":|=>|,)\s*["']?(?P<s>[0-9a-f]{32})\b"#,
+            ),
         )
         .window(8, 120),
         rule(
@@ -966,7 +1007,10 @@ pub fn builtin_rules() -> Vec<Rule> {
             Mail,
             High,
             &["postmark"],
-            r#"(?i)postmark[\w.-]{0,30}["']?\s*(?:=|:=|:|=>|,)\s*["']?(?P<s>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#,
+            concat!(
+                r#"(?i)postmark[\w.-]{0,30}["']?\s*(?:=|:=|:|=>|,)\s*["']?(?P<s>[0-9a-f]{8}"#,
+                r#"-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#,
+            ),
         )
         .window(8, 120),
         // AI providers.
@@ -976,7 +1020,11 @@ pub fn builtin_rules() -> Vec<Rule> {
             AiProvider,
             High,
             &["t3blbkfj", "sk-proj-", "sk-svcacct-", "sk-admin-"],
-            r"\b(?P<s>sk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200}|sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{80,250})(?:[^A-Za-z0-9_-]|\z)",
+            concat!(
+                r"\b(?P<s>sk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Z",
+                r"a-z0-9_-]{20,200}|sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{80,250})(?:[^A",
+                r"-Za-z0-9_-]|\z)",
+            ),
         )
         .window(256, 256)
         .prefixes(&["sk-proj-", "sk-svcacct-", "sk-admin-", "sk-"]),
@@ -1024,7 +1072,10 @@ pub fn builtin_rules() -> Vec<Rule> {
             PackageRegistry,
             High,
             &["\"auths\""],
-            r#""auths"\s*:\s*\{\s*"[^"]{1,200}"\s*:\s*\{[^}]*?"(?:auth|password|identitytoken)"\s*:\s*"(?P<s>[^"]{6,})""#,
+            concat!(
+                r#""auths"\s*:\s*\{\s*"[^"]{1,200}"\s*:\s*\{[^}]*?"(?:auth|password|identit"#,
+                r#"ytoken)"\s*:\s*"(?P<s>[^"]{6,})""#,
+            ),
         )
         .window(8, 4096),
         // Platforms.
@@ -1043,7 +1094,10 @@ pub fn builtin_rules() -> Vec<Rule> {
             Platform,
             High,
             &["heroku"],
-            r#"(?i)heroku[\w.-]{0,30}["']?\s*(?:=|:=|:|=>|,)\s*["']?(?P<s>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#,
+            concat!(
+                r#"(?i)heroku[\w.-]{0,30}["']?\s*(?:=|:=|:|=>|,)\s*["']?(?P<s>[0-9a-f]{8}-["#,
+                r#"0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#,
+            ),
         )
         .window(8, 120),
         rule(
@@ -1052,7 +1106,10 @@ pub fn builtin_rules() -> Vec<Rule> {
             Platform,
             High,
             &["vercel"],
-            r#"(?i)vercel[\w.-]{0,30}?(?:token|key|secret)[\w.-]{0,10}["']?\s*(?:=|:=|:|=>|,)\s*["']?(?P<s>[A-Za-z0-9]{24})\b"#,
+            concat!(
+                r#"(?i)vercel[\w.-]{0,30}?(?:token|key|secret)[\w.-]{0,10}["']?\s*(?:=|:=|:"#,
+                r#"|=>|,)\s*["']?(?P<s>[A-Za-z0-9]{24})\b"#,
+            ),
         )
         .window(8, 120),
         rule(
@@ -1061,7 +1118,11 @@ pub fn builtin_rules() -> Vec<Rule> {
             Platform,
             High,
             &["nfp_", "netlify"],
-            r#"(?i)\b(?P<s>nfp_[A-Za-z0-9]{36})\b|netlify[\w.-]{0,30}?(?:token|key|secret)[\w.-]{0,10}["']?\s*(?:=|:=|:|=>|,)\s*["']?(?P<s2>[A-Za-z0-9_-]{40,46})\b"#,
+            concat!(
+                r#"(?i)\b(?P<s>nfp_[A-Za-z0-9]{36})\b|netlify[\w.-]{0,30}?(?:token|key|secr"#,
+                r#"et)[\w.-]{0,10}["']?\s*(?:=|:=|:|=>|,)\s*["']?(?P<s2>[A-Za-z0-9_-]{40,46"#,
+                r#"})\b"#,
+            ),
         )
         .window(8, 160)
         .prefixes(&["nfp_"]),
@@ -1090,7 +1151,10 @@ pub fn builtin_rules() -> Vec<Rule> {
             PrivateKey,
             Critical,
             &["private key"],
-            r"(?s)(?P<s>-----BEGIN[ A-Z0-9]{0,30}PRIVATE KEY(?: BLOCK)?-----.*?-----END[ A-Z0-9]{0,30}PRIVATE KEY(?: BLOCK)?-----)",
+            concat!(
+                r"(?s)(?P<s>-----BEGIN[ A-Z0-9]{0,30}PRIVATE KEY(?: BLOCK)?-----.*?-----EN",
+                r"D[ A-Z0-9]{0,30}PRIVATE KEY(?: BLOCK)?-----)",
+            ),
         )
         .validator(Validator::PemBody)
         .window(48, 32768),
@@ -1112,10 +1176,25 @@ pub fn builtin_rules() -> Vec<Rule> {
             ConnectionString,
             Critical,
             &[
-                "postgres", "mysql", "mariadb", "mongodb", "redis", "amqp", "mssql", "sqlserver",
-                "cockroachdb", "clickhouse", "nats://", "jdbc:",
+                "postgres",
+                "mysql",
+                "mariadb",
+                "mongodb",
+                "redis",
+                "amqp",
+                "mssql",
+                "sqlserver",
+                "cockroachdb",
+                "clickhouse",
+                "nats://",
+                "jdbc:",
             ],
-            r#"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|cockroachdb|clickhouse|nats|jdbc:[a-z]+)://(?P<user>[^\s:/?#@'"`]{0,128}):(?P<s>[^\s/?#@'"`]{1,256})@(?P<host>[A-Za-z0-9.\[\]:_-]+?)(?:[:/?#\s'"`]|\z)"#,
+            concat!(
+                r#"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|"#,
+                r#"mssql|sqlserver|cockroachdb|clickhouse|nats|jdbc:[a-z]+)://(?P<user>[^\s"#,
+                r#":/?#@'"`]{0,128}):(?P<s>[^\s/?#@'"`]{1,256})@(?P<host>[A-Za-z0-9.\[\]:_-"#,
+                r#"]+?)(?:[:/?#\s'"`]|\z)"#,
+            ),
         )
         .validator(Validator::UrlPassword)
         .window(16, 512),
@@ -1125,7 +1204,10 @@ pub fn builtin_rules() -> Vec<Rule> {
             ConnectionString,
             High,
             &["http://", "https://", "ftp://", "ftps://"],
-            r#"(?i)\b(?:https?|ftps?)://(?P<user>[^\s:/?#@'"`]{1,128}):(?P<s>[^\s/?#@'"`]{1,256})@(?P<host>[A-Za-z0-9.\[\]:_-]+?)(?:[:/?#\s'"`]|\z)"#,
+            concat!(
+                r#"(?i)\b(?:https?|ftps?)://(?P<user>[^\s:/?#@'"`]{1,128}):(?P<s>[^\s/?#@'""#,
+                r#"`]{1,256})@(?P<host>[A-Za-z0-9.\[\]:_-]+?)(?:[:/?#\s'"`]|\z)"#,
+            ),
         )
         .validator(Validator::UrlPassword)
         .window(0, 400)
@@ -1137,7 +1219,13 @@ pub fn builtin_rules() -> Vec<Rule> {
             Generic,
             Medium,
             GENERIC_KEYWORDS,
-            r#"(?i)(?:\A|[^A-Za-z0-9_.+/=-])(?P<key>[A-Za-z0-9_.-]{0,40}?(?:password|passwd|passphrase|pwd|secret|api[_.-]?key|access[_.-]?key|auth[_.-]?key|private[_.-]?key|token|credentials?)[A-Za-z0-9_.-]{0,24})["'\]]?[ \t]*(?:=|:=|:|=>|\?=|,)[ \t]*(?:"(?P<s>[^"\r\n]{6,200})"|'(?P<s2>[^'\r\n]{6,200})'|`(?P<s3>[^`\r\n]{6,200})`|(?P<s4>[^\s"'`,;)}\]<>]{6,200}))"#,
+            concat!(
+                r#"(?i)(?:\A|[^A-Za-z0-9_.+/=-])(?P<key>[A-Za-z0-9_.-]{0,40}?(?:password|pa"#,
+                r#"sswd|passphrase|pwd|secret|api[_.-]?key|access[_.-]?key|auth[_.-]?key|pr"#,
+                r#"ivate[_.-]?key|token|credentials?)[A-Za-z0-9_.-]{0,24})["'\]]?[ \t]*(?:="#,
+                r#"|:=|:|=>|\?=|,)[ \t]*(?:"(?P<s>[^"\r\n]{6,200})"|'(?P<s2>[^'\r\n]{6,200}"#,
+                r#")'|`(?P<s3>[^`\r\n]{6,200})`|(?P<s4>[^\s"'`,;)}\]<>]{6,200}))"#,
+            ),
         )
         .validator(Validator::GenericAssignment)
         .entropy(3.5)

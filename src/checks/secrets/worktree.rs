@@ -10,7 +10,6 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ignore::WalkState;
 use ignore::overrides::OverrideBuilder;
 
 use super::scan::{Origin, Scanner, SecretFinding};
@@ -136,7 +135,6 @@ pub fn scan_worktree(
         .git_global(false)
         .require_git(false)
         .overrides(overrides)
-        .threads(threads)
         .filter_entry(move |entry| {
             if entry.file_name() == ".git" {
                 return false;
@@ -153,42 +151,57 @@ pub fn scan_worktree(
     let found: Mutex<Vec<SecretFinding>> = Mutex::new(Vec::new());
     let max = options.max_file_size;
 
-    builder.build_parallel().run(|| {
-        Box::new(|entry| {
+    // One thread walks (cheap); the others read and scan the files it names.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<PathBuf>(256);
+    let rx = Mutex::new(rx);
+    let walker = builder.build();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                loop {
+                    let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok(path) = next else {
+                        break;
+                    };
+                    let Ok(data) = std::fs::read(&path) else {
+                        unreadable.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    };
+                    if looks_binary(&data) {
+                        binary.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    files.fetch_add(1, Ordering::Relaxed);
+                    bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+                    let rel = path.strip_prefix(&root).unwrap_or(&path);
+                    let findings = scanner.scan_bytes(&data, &Origin::file(rel));
+                    if !findings.is_empty() {
+                        found
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .extend(findings);
+                    }
+                }
+            });
+        }
+
+        for entry in walker {
             let Ok(entry) = entry else {
                 unreadable.fetch_add(1, Ordering::Relaxed);
-                return WalkState::Continue;
+                continue;
             };
             if !entry.file_type().is_some_and(|t| t.is_file()) {
-                return WalkState::Continue;
+                continue;
             }
-            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            if size > max {
+            if entry.metadata().map(|m| m.len()).unwrap_or(0) > max {
                 too_large.fetch_add(1, Ordering::Relaxed);
-                return WalkState::Continue;
+                continue;
             }
-            let Ok(data) = std::fs::read(entry.path()) else {
-                unreadable.fetch_add(1, Ordering::Relaxed);
-                return WalkState::Continue;
-            };
-            if looks_binary(&data) {
-                binary.fetch_add(1, Ordering::Relaxed);
-                return WalkState::Continue;
+            if tx.send(entry.into_path()).is_err() {
+                break;
             }
-            files.fetch_add(1, Ordering::Relaxed);
-            bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
-            let rel = entry.path().strip_prefix(&root).unwrap_or(entry.path());
-            let origin = Origin::file(rel);
-            let findings = scanner.scan_bytes(&data, &origin);
-            if !findings.is_empty() {
-                let mut all = match found.lock() {
-                    Ok(guard) => guard,
-                    Err(poisoned) => poisoned.into_inner(),
-                };
-                all.extend(findings);
-            }
-            WalkState::Continue
-        })
+        }
+        drop(tx);
     });
 
     let mut all = found.into_inner().unwrap_or_else(|p| p.into_inner());

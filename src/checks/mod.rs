@@ -2,3 +2,4 @@
 
 pub mod email;
 pub mod https;
+pub mod secrets;

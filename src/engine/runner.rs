@@ -100,7 +100,11 @@ pub async fn run(
                     continue;
                 }
             };
-            tracing::info!(check = meta.id, planned_requests = plan.requests(), "starting check");
+            tracing::info!(
+                check = meta.id,
+                planned_requests = plan.requests(),
+                "starting check"
+            );
             let cancel = interrupt.child_token();
             let deadline = Instant::now() + profile.target.check_timeout;
             let ctx = Context {

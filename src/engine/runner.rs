@@ -14,6 +14,11 @@ use crate::report::model::{
     CheckResult, Class, RunFigures, SCHEMA_VERSION, Scorecard, SubjectRow, Verdict,
 };
 
+/// The subject measurement a check uses to report findings it suppressed.
+pub const SUPPRESSED_KEY: &str = "suppressed";
+/// The subject measurement a check uses to report the seed of its randomness.
+pub const SEED_KEY: &str = "seed";
+
 /// How long checks get to wind down after Ctrl-C before they are abandoned.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
 
@@ -199,8 +204,8 @@ pub async fn run(
             peak_rps: net.journal.peak_rps(),
             duration_ms: start.elapsed().as_millis() as u64,
             max_requests: net.budget.max(),
-            suppressed_findings: 0,
-            seed: None,
+            suppressed_findings,
+            seed,
             interrupted: interrupt.is_cancelled(),
         },
     }

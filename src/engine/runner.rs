@@ -190,6 +190,16 @@ pub async fn run(
         .map(|c| c.verdict)
         .max()
         .unwrap_or(Verdict::Skip);
+    // Checks report suppressed findings (baseline, inline allow) as a measurement.
+    let suppressed_findings = checks
+        .iter()
+        .flat_map(|c| c.subjects.iter())
+        .filter_map(|s| s.measurements.get(SUPPRESSED_KEY).and_then(|v| v.as_u64()))
+        .sum();
+    let seed = checks
+        .iter()
+        .flat_map(|c| c.subjects.iter())
+        .find_map(|s| s.measurements.get(SEED_KEY).and_then(|v| v.as_u64()));
     Scorecard {
         schema_version: SCHEMA_VERSION.to_string(),
         tool: format!("readiness {}", env!("CARGO_PKG_VERSION")),

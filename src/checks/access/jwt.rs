@@ -353,7 +353,9 @@ mod tests {
 
     fn token(secret: &str) -> String {
         sign_hs256(
-            &serde_json::json!({"sub": "u-1", "role": "member", "org_id": "o-1", "exp": 4102444800i64}),
+            &serde_json::json!({
+                "sub": "u-1", "role": "member", "org_id": "o-1", "exp": 4102444800i64
+            }),
             secret.as_bytes(),
         )
     }

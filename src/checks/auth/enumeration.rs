@@ -173,7 +173,8 @@ pub fn compare(known: &[Sample], unknown: &[Sample], accounts: &[&str]) -> Vec<S
     let noise = spread(known).max(spread(unknown));
     if gap >= MIN_TIMING_GAP && gap > noise * 3 {
         out.push(format!(
-            "timing: median {} ms for the known account vs {} ms for the unknown one (spread {} ms)",
+            "timing: median {} ms for the known account vs {} ms for the unknown one \
+             (spread {} ms)",
             med_k.as_millis(),
             med_u.as_millis(),
             noise.as_millis()

@@ -153,6 +153,7 @@ async fn audit_subject(
     let mut issues: BTreeMap<&'static str, (Severity, Outcome, Vec<String>)> = BTreeMap::new();
     let mut answered = 0u64;
     let mut allowed_granted = false;
+    let mut reflects_any = false;
     for probe in origins {
         let mut requests = Vec::new();
         if simple {
@@ -179,6 +180,9 @@ async fn audit_subject(
             let answer = Answer::of(&res);
             if probe.kind == ProbeKind::Allowed && answer.reflects(&probe.origin) {
                 allowed_granted = true;
+            }
+            if probe.kind == ProbeKind::Foreign && answer.reflects(&probe.origin) {
+                reflects_any = true;
             }
             for Issue {
                 code,
@@ -209,6 +213,9 @@ async fn audit_subject(
     if answered == 0 {
         return SubjectRow::error(subject, "no probe got an answer");
     }
+    if reflects_any {
+        fold_into_reflection(&mut issues);
+    }
     if must_grant && !allowed_granted {
         issues.insert(
             "cors.allowed-origin-refused",
@@ -232,6 +239,35 @@ async fn audit_subject(
         })
         .collect();
     SubjectRow::judged(subject, findings).measure("answers", answered)
+}
+
+/// A server that echoes any origin also echoes `null`, subdomains and
+/// look-alikes: one finding (the worst reflection) says it, with every origin
+/// in its evidence.
+fn fold_into_reflection(issues: &mut BTreeMap<&'static str, (Severity, Outcome, Vec<String>)>) {
+    const REFLECTIONS: &[&str] = &[
+        "cors.origin-reflected-with-credentials",
+        "cors.origin-reflected",
+        "cors.null-origin-trusted",
+        "cors.subdomain-trusted",
+    ];
+    let Some(main) = REFLECTIONS
+        .iter()
+        .take(2)
+        .find(|c| issues.contains_key(**c))
+        .copied()
+    else {
+        return;
+    };
+    for code in REFLECTIONS.iter().filter(|c| **c != main) {
+        if let Some((sev, out, lines)) = issues.remove(code)
+            && let Some(entry) = issues.get_mut(main)
+        {
+            entry.0 = entry.0.max(sev);
+            entry.1 = entry.1.max(out);
+            entry.2.extend(lines);
+        }
+    }
 }
 
 fn title_of(code: &str) -> &'static str {

@@ -46,3 +46,21 @@ pub fn https(_app_https: &str, legacy_https: &str) -> Vec<Expected> {
     .map(|code| expect("https", &legacy, code))
     .collect()
 }
+
+/// The access part (`demo/access.rs`): one finding per planted flaw, none on the twins.
+pub fn access() -> Vec<Expected> {
+    vec![
+        expect("auth", "settings v1", "auth.jwt-alg-none"),
+        expect("auth", "accept invite", "auth.no-credential-accepted"),
+        expect("auth", "identity carol", "auth.jwt-weak-secret"),
+        expect("auth", "login", "auth.account-enumeration"),
+        expect("tenant", "org members", "tenant.cross-tenant-access"),
+        expect("tenant", "create report", "tenant.id-swap-body"),
+        expect("tenant", "audit log", "tenant.role-not-enforced"),
+        expect(
+            "cors",
+            "embed feed",
+            "cors.origin-reflected-with-credentials",
+        ),
+    ]
+}

@@ -6,6 +6,7 @@
 //! ([`Demo::manifest`]); the tests compare real audits with it, so the demo
 //! is the one fixture every check shares.
 
+pub mod access;
 pub mod manifest;
 pub mod pki;
 pub mod platform;
@@ -51,8 +52,10 @@ impl Demo {
         let mut listeners = Vec::new();
         let io = |e: std::io::Error| format!("cannot start the demo servers: {e}");
 
+        let access_part = access::AccessDemo::new();
         let app_tls = serve::serve(
-            platform::https_router(Arc::new(site_app(&access_key, None))),
+            platform::https_router(Arc::new(site_app(&access_key, None)))
+                .merge(access::router(access_part.clone())),
             Some(app_leaf.server_config()?),
         )
         .await
@@ -100,6 +103,9 @@ impl Demo {
         };
         write("demo-ca.pem", &ca.pem())?;
         write("staging-access.key", &access_key)?;
+        let (mallory_token, carol_token) = access_part.static_tokens();
+        write("mallory.token", &mallory_token)?;
+        write("carol.token", &carol_token)?;
         let profile = format!(
             r#"# Profile for the built-in demo target, written by `readiness demo`.
 [target]
@@ -112,6 +118,7 @@ max_requests = 2000
 max_rps = 500
 timeout = "5s"
 check_timeout = "60s"
+allow_writes = true
 
 [target.headers]
 {access_header} = {{ file = "staging-access.key" }}
@@ -120,9 +127,10 @@ check_timeout = "60s"
 base_http_url = "{app_http}"
 origins = [{{ url = "{legacy_https}", http_url = "{legacy_http}" }}]
 pages = ["/login"]
-"#,
+{access_profile}"#,
             scope = scope.join(", "),
             access_header = platform::ACCESS_HEADER,
+            access_profile = access_part.profile(),
         );
         write("readiness.toml", &profile)?;
         let profile_path = dir.path().join("readiness.toml");
@@ -141,7 +149,9 @@ pages = ["/login"]
 
     /// Every finding a correct audit of the demo reports.
     pub fn manifest(&self) -> Vec<Expected> {
-        manifest::https(&self.app_https, &self.legacy_https)
+        let mut all = manifest::https(&self.app_https, &self.legacy_https);
+        all.extend(manifest::access());
+        all
     }
 }
 

@@ -6,7 +6,12 @@ use std::sync::Arc;
 use super::Check;
 
 pub fn all() -> Vec<Arc<dyn Check>> {
-    vec![Arc::new(crate::checks::https::HttpsCheck)]
+    vec![
+        Arc::new(crate::checks::https::HttpsCheck),
+        Arc::new(crate::checks::auth::AuthCheck),
+        Arc::new(crate::checks::tenant::TenantCheck),
+        Arc::new(crate::checks::cors::CorsCheck),
+    ]
 }
 
 /// Check ids, for argument validation and `readiness checks`.

@@ -6,6 +6,7 @@
 //! scope entries and unresolvable secrets stop the run before anything is sent.
 
 pub mod access;
+pub mod openapi;
 pub mod raw;
 pub mod secret;
 
@@ -70,6 +71,9 @@ pub struct Profile {
     pub https: HttpsSettings,
     pub identities: Vec<access::Identity>,
     pub endpoints: Vec<access::Endpoint>,
+    pub auth: crate::checks::auth::config::AuthSettings,
+    pub tenant: crate::checks::tenant::config::TenantSettings,
+    pub cors: crate::checks::cors::config::CorsSettings,
     /// Notes for the log: literal secrets, defaults applied.
     pub notes: Vec<String>,
 }
@@ -352,6 +356,7 @@ impl Validator<'_> {
         let https = self.https(raw.checks.https.unwrap_or_default(), &base_url)?;
         let identities = self.identities(&raw.identities, &base_url, &scope)?;
         let endpoints = self.endpoints(&raw.endpoints, &identities)?;
+        let endpoints = self.import_openapi(raw.openapi.as_ref(), endpoints, &identities)?;
 
         let target = Target {
             name: t.name,
@@ -381,6 +386,12 @@ impl Validator<'_> {
             https,
             identities,
             endpoints,
+            auth: crate::checks::auth::config::resolve(raw.checks.auth)
+                .map_err(|e| self.err(0..0, "[checks.auth]", e))?,
+            tenant: crate::checks::tenant::config::resolve(raw.checks.tenant)
+                .map_err(|e| self.err(0..0, "[checks.tenant]", e))?,
+            cors: crate::checks::cors::config::resolve(raw.checks.cors)
+                .map_err(|e| self.err(0..0, "[checks.cors]", e))?,
             notes: self.notes,
         })
     }

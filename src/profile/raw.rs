@@ -23,6 +23,7 @@ pub struct RawProfile {
     pub identities: Vec<Spanned<super::access::RawIdentity>>,
     #[serde(default, rename = "endpoint")]
     pub endpoints: Vec<Spanned<super::access::RawEndpoint>>,
+    pub openapi: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,6 +59,9 @@ pub struct RawDns {
 #[serde(deny_unknown_fields)]
 pub struct RawChecks {
     pub https: Option<RawHttps>,
+    pub auth: Option<crate::checks::auth::config::RawAuth>,
+    pub tenant: Option<crate::checks::tenant::config::RawTenant>,
+    pub cors: Option<crate::checks::cors::config::RawCors>,
 }
 
 /// An extra origin for the `https` check: a URL, or a table with its plain-HTTP twin.

@@ -1,3 +1,4 @@
 //! One module (or folder) per check id of the checklist (DESIGN.md).
 
 pub mod https;
+pub mod hygiene;

@@ -33,3 +33,22 @@ pub fn https(_app_https: &str, legacy_https: &str) -> Vec<Expected> {
         .map(|code| expect("https", &legacy, code))
         .collect()
 }
+
+/// The operational part: hygiene flaws on the legacy origin and the
+/// production env file; the hardened origin's SPA catch-all is a decoy.
+pub fn ops(_app_https: &str, legacy_https: &str) -> Vec<Expected> {
+    let legacy = origin(legacy_https);
+    let mut out: Vec<Expected> = [
+        "hygiene.env-exposed",
+        "hygiene.git-exposed",
+        "hygiene.stack-trace",
+        "hygiene.version-disclosed",
+    ]
+    .iter()
+    .map(|code| expect("hygiene", &legacy, code))
+    .collect();
+    for code in ["hygiene.env-test-key", "hygiene.env-local-url"] {
+        out.push(expect("hygiene", "env/production.env", code));
+    }
+    out
+}

@@ -7,6 +7,7 @@
 //! is the one fixture every check shares.
 
 pub mod manifest;
+pub mod ops;
 pub mod pki;
 pub mod platform;
 pub mod serve;
@@ -36,6 +37,8 @@ pub struct Demo {
     pub app_http: String,
     pub legacy_https: String,
     pub legacy_http: String,
+    /// Switches of the operational part (health failing, the leaked `.env`).
+    pub ops: Arc<ops::Ops>,
     _listeners: Vec<Listener>,
 }
 
@@ -49,10 +52,12 @@ impl Demo {
         let legacy_leaf = ca.leaf(&[LEGACY_HOST], 20)?;
 
         let mut listeners = Vec::new();
+        let ops = Arc::new(ops::Ops::new());
         let io = |e: std::io::Error| format!("cannot start the demo servers: {e}");
 
         let app_tls = serve::serve(
-            platform::https_router(Arc::new(site_app(&access_key, None))),
+            platform::https_router(Arc::new(site_app(&access_key, None)))
+                .merge(ops::app_router(ops.clone())),
             Some(app_leaf.server_config()?),
         )
         .await
@@ -68,7 +73,7 @@ impl Demo {
 
         let legacy = Arc::new(site_legacy(&access_key));
         let legacy_tls = serve::serve(
-            platform::https_router(legacy.clone()),
+            platform::https_router(legacy.clone()).merge(ops::legacy_router(ops.clone())),
             Some(legacy_leaf.server_config()?),
         )
         .await
@@ -100,6 +105,7 @@ impl Demo {
         };
         write("demo-ca.pem", &ca.pem())?;
         write("staging-access.key", &access_key)?;
+        ops::write_env_files(dir.path())?;
         let profile = format!(
             r#"# Profile for the built-in demo target, written by `readiness demo`.
 [target]
@@ -120,7 +126,8 @@ check_timeout = "60s"
 base_http_url = "{app_http}"
 origins = [{{ url = "{legacy_https}", http_url = "{legacy_http}" }}]
 pages = ["/login"]
-"#,
+{ops_profile}"#,
+            ops_profile = ops::profile_text(&legacy_https),
             scope = scope.join(", "),
             access_header = platform::ACCESS_HEADER,
         );
@@ -135,13 +142,16 @@ pages = ["/login"]
             app_http,
             legacy_https,
             legacy_http,
+            ops,
             _listeners: listeners,
         })
     }
 
     /// Every finding a correct audit of the demo reports.
     pub fn manifest(&self) -> Vec<Expected> {
-        manifest::https(&self.app_https, &self.legacy_https)
+        let mut all = manifest::https(&self.app_https, &self.legacy_https);
+        all.extend(manifest::ops(&self.app_https, &self.legacy_https));
+        all
     }
 }
 
@@ -179,6 +189,7 @@ pub async fn command(args: DemoArgs, redactor: Redactor) -> i32 {
         }
     };
     redactor.register(&demo.access_key);
+    redactor.register(&demo.ops.leaked_secret());
     if args.serve {
         println!("Demo target running (Ctrl-C to stop):");
         println!(

@@ -68,6 +68,7 @@ pub struct Profile {
     pub target: Target,
     pub dns: DnsSettings,
     pub https: HttpsSettings,
+    pub hygiene: crate::checks::hygiene::config::HygieneSettings,
     pub identities: Vec<access::Identity>,
     pub endpoints: Vec<access::Endpoint>,
     /// Notes for the log: literal secrets, defaults applied.
@@ -351,6 +352,13 @@ impl Validator<'_> {
 
         let https = self.https(raw.checks.https.unwrap_or_default(), &base_url)?;
         let identities = self.identities(&raw.identities, &base_url, &scope)?;
+        let hygiene = crate::checks::hygiene::config::resolve(
+            raw.checks.hygiene,
+            &base_url,
+            &scope,
+            self.dir,
+        )
+        .map_err(|e| self.err(e.span, &e.key, e.message))?;
         let endpoints = self.endpoints(&raw.endpoints, &identities)?;
 
         let target = Target {
@@ -379,6 +387,7 @@ impl Validator<'_> {
                 timeout: dns_timeout,
             },
             https,
+            hygiene,
             identities,
             endpoints,
             notes: self.notes,

@@ -2,3 +2,4 @@
 
 pub mod https;
 pub mod hygiene;
+pub mod monitoring;

@@ -36,7 +36,7 @@ pub fn https(_app_https: &str, legacy_https: &str) -> Vec<Expected> {
 
 /// The operational part: hygiene flaws on the legacy origin and the
 /// production env file; the hardened origin's SPA catch-all is a decoy.
-pub fn ops(_app_https: &str, legacy_https: &str) -> Vec<Expected> {
+pub fn ops(app_https: &str, legacy_https: &str) -> Vec<Expected> {
     let legacy = origin(legacy_https);
     let mut out: Vec<Expected> = [
         "hygiene.env-exposed",
@@ -50,5 +50,16 @@ pub fn ops(_app_https: &str, legacy_https: &str) -> Vec<Expected> {
     for code in ["hygiene.env-test-key", "hygiene.env-local-url"] {
         out.push(expect("hygiene", "env/production.env", code));
     }
+    let lying = format!("{}/health/lying", origin(app_https));
+    out.push(expect(
+        "monitoring",
+        &lying,
+        "monitoring.health-hides-failure",
+    ));
+    out.push(expect(
+        "monitoring",
+        "monitors",
+        "monitoring.flow-unmonitored",
+    ));
     out
 }

@@ -238,6 +238,25 @@ origins = ["{legacy_https}"]
 api_url = "/api/"
 production_env = "env/production.env"
 other_env = ["env/development.env"]
+
+[checks.monitoring]
+health = [
+  {{ url = "/health/ready", dependency_down = "/health/ready?simulate=db-down" }},
+  {{ url = "/health/lying", dependency_down = "/health/lying?simulate=db-down" }},
+]
+
+[[checks.monitoring.monitor]]
+name = "Signup journey"
+target = "/api/signup"
+interval = "1m"
+alert = ["pager:platform-oncall"]
+
+[[checks.monitoring.monitor]]
+name = "Login"
+target = "/api/login"
+flow = "login"
+interval = "5m"
+alert = ["slack:#ops-alerts"]
 "#
     )
 }

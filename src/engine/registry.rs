@@ -9,6 +9,7 @@ pub fn all() -> Vec<Arc<dyn Check>> {
     vec![
         Arc::new(crate::checks::https::HttpsCheck),
         Arc::new(crate::checks::hygiene::HygieneCheck),
+        Arc::new(crate::checks::monitoring::MonitoringCheck),
     ]
 }
 

@@ -69,6 +69,7 @@ pub struct Profile {
     pub dns: DnsSettings,
     pub https: HttpsSettings,
     pub hygiene: crate::checks::hygiene::config::HygieneSettings,
+    pub monitoring: crate::checks::monitoring::config::MonitoringSettings,
     pub identities: Vec<access::Identity>,
     pub endpoints: Vec<access::Endpoint>,
     /// Notes for the log: literal secrets, defaults applied.
@@ -359,6 +360,15 @@ impl Validator<'_> {
             self.dir,
         )
         .map_err(|e| self.err(e.span, &e.key, e.message))?;
+        let monitoring = crate::checks::monitoring::config::resolve(
+            raw.checks.monitoring,
+            &base_url,
+            &scope,
+            &identities,
+            self.dir,
+            self.redactor,
+        )
+        .map_err(|e| self.err(e.span, &e.key, e.message))?;
         let endpoints = self.endpoints(&raw.endpoints, &identities)?;
 
         let target = Target {
@@ -388,6 +398,7 @@ impl Validator<'_> {
             },
             https,
             hygiene,
+            monitoring,
             identities,
             endpoints,
             notes: self.notes,

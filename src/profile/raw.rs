@@ -59,6 +59,7 @@ pub struct RawDns {
 pub struct RawChecks {
     pub https: Option<RawHttps>,
     pub hygiene: Option<crate::checks::hygiene::config::RawHygiene>,
+    pub monitoring: Option<crate::checks::monitoring::config::RawMonitoring>,
 }
 
 /// An extra origin for the `https` check: a URL, or a table with its plain-HTTP twin.

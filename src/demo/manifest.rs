@@ -61,5 +61,6 @@ pub fn ops(app_https: &str, legacy_https: &str) -> Vec<Expected> {
         "monitors",
         "monitoring.flow-unmonitored",
     ));
+    out.push(expect("edge", &legacy, "edge.no-cdn"));
     out
 }

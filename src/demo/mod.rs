@@ -56,8 +56,10 @@ impl Demo {
         let io = |e: std::io::Error| format!("cannot start the demo servers: {e}");
 
         let app_tls = serve::serve(
-            platform::https_router(Arc::new(site_app(&access_key, None)))
-                .merge(ops::app_router(ops.clone())),
+            ops::app_router(
+                platform::https_router(Arc::new(site_app(&access_key, None))),
+                ops.clone(),
+            ),
             Some(app_leaf.server_config()?),
         )
         .await

@@ -53,16 +53,28 @@ const SPA_SHELL: &str = "<!doctype html><html><head><title>Community</title>\
     <script>window.__routes=[\"/\",\"/login\"]; var cfg={a:1};</script></head>\
     <body><div id=\"root\"></div><script src=\"/static/app.js\"></script></body></html>";
 
-/// Routes merged into the hardened HTTPS origin.
-pub fn app_router(ops: Arc<Ops>) -> Router {
-    Router::new()
+/// The hardened HTTPS origin: the platform's routes plus this part's, all
+/// answered through a (simulated) CDN that adds its request-id header.
+pub fn app_router(platform: Router, ops: Arc<Ops>) -> Router {
+    let own = Router::new()
         .route("/health/ready", get(health_ready))
         .route("/health/lying", get(health_lying))
         .route("/_demo/control", post(control))
         .fallback(get(|| async {
             typed("text/html; charset=utf-8", SPA_SHELL.to_string())
         }))
-        .with_state(ops)
+        .with_state(ops);
+    platform
+        .merge(own)
+        .layer(axum::middleware::map_response(cdn_header))
+}
+
+async fn cdn_header(mut res: Response) -> Response {
+    let ray = format!("{:016x}-AMS", rand::random::<u64>());
+    if let Ok(v) = HeaderValue::from_str(&ray) {
+        res.headers_mut().insert("cf-ray", v);
+    }
+    res
 }
 
 /// Routes merged into the flawed legacy HTTPS origin.
@@ -244,6 +256,12 @@ health = [
   {{ url = "/health/ready", dependency_down = "/health/ready?simulate=db-down" }},
   {{ url = "/health/lying", dependency_down = "/health/lying?simulate=db-down" }},
 ]
+
+[checks.edge]
+expect_cdn = true
+origins = ["{legacy_https}"]
+# The demo must audit the same whatever the age of the shipped ranges.
+ranges_max_age_days = 36500
 
 [[checks.monitoring.monitor]]
 name = "Signup journey"

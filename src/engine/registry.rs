@@ -10,6 +10,7 @@ pub fn all() -> Vec<Arc<dyn Check>> {
         Arc::new(crate::checks::https::HttpsCheck),
         Arc::new(crate::checks::hygiene::HygieneCheck),
         Arc::new(crate::checks::monitoring::MonitoringCheck),
+        Arc::new(crate::checks::edge::EdgeCheck),
     ]
 }
 

@@ -70,6 +70,7 @@ pub struct Profile {
     pub https: HttpsSettings,
     pub hygiene: crate::checks::hygiene::config::HygieneSettings,
     pub monitoring: crate::checks::monitoring::config::MonitoringSettings,
+    pub edge: crate::checks::edge::config::EdgeSettings,
     pub identities: Vec<access::Identity>,
     pub endpoints: Vec<access::Endpoint>,
     /// Notes for the log: literal secrets, defaults applied.
@@ -369,6 +370,8 @@ impl Validator<'_> {
             self.redactor,
         )
         .map_err(|e| self.err(e.span, &e.key, e.message))?;
+        let edge = crate::checks::edge::config::resolve(raw.checks.edge, &base_url, &scope)
+            .map_err(|e| self.err(e.span, &e.key, e.message))?;
         let endpoints = self.endpoints(&raw.endpoints, &identities)?;
 
         let target = Target {
@@ -399,6 +402,7 @@ impl Validator<'_> {
             https,
             hygiene,
             monitoring,
+            edge,
             identities,
             endpoints,
             notes: self.notes,

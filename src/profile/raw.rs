@@ -60,6 +60,7 @@ pub struct RawChecks {
     pub https: Option<RawHttps>,
     pub hygiene: Option<crate::checks::hygiene::config::RawHygiene>,
     pub monitoring: Option<crate::checks::monitoring::config::RawMonitoring>,
+    pub edge: Option<crate::checks::edge::config::RawEdge>,
 }
 
 /// An extra origin for the `https` check: a URL, or a table with its plain-HTTP twin.

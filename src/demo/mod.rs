@@ -203,6 +203,7 @@ pub async fn command(args: DemoArgs, redactor: Redactor) -> i32 {
             demo.legacy_https, demo.legacy_http
         );
         println!("  names resolve to 127.0.0.1 through the profile's [target] resolve");
+        println!("{}", ops::control_help(&demo.app_https));
         println!("  profile          {}", demo.profile_path.display());
         println!(
             "Audit it with: readiness audit --profile {}",

@@ -241,6 +241,15 @@ pub fn write_env_files(dir: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
+/// How to switch the truthful health endpoint, for `readiness demo --serve`.
+pub fn control_help(app_https: &str) -> String {
+    format!(
+        "  health control   POST {app_https}_demo/control?health=failing (or ?health=ok)\n\
+         \x20                  makes {app_https}health/ready answer 503 (or 200), so \
+         `readiness watch` alerts and then reports the recovery"
+    )
+}
+
 /// The profile sections of this part.
 pub fn profile_text(legacy_https: &str) -> String {
     format!(

@@ -14,6 +14,7 @@ pub mod journal;
 pub mod probe;
 pub mod scope;
 pub mod tls;
+pub mod webhook;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

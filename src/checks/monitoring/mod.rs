@@ -7,6 +7,7 @@
 //! the required flows, check at least every five minutes and alert someone.
 
 pub mod config;
+pub mod watch;
 
 use async_trait::async_trait;
 use serde_json::Value;

@@ -183,3 +183,51 @@ pub fn resolve(
         other_env,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::profile::parse;
+    use crate::redact::Redactor;
+
+    const BASE: &str = "[target]\nname = \"x\"\nbase_url = \"https://app.example.test/\"\n\
+                        scope = [\"app.example.test\", \"api.example.test\"]\n";
+
+    fn load(extra: &str) -> Result<crate::profile::Profile, crate::profile::ProfileError> {
+        parse(
+            &format!("{BASE}{extra}"),
+            Path::new("/tmp/p/r.toml"),
+            &Redactor::new(),
+        )
+    }
+
+    #[test]
+    fn defaults_probe_the_base_origin() {
+        let p = load("").unwrap();
+        assert!(p.hygiene.enabled && p.hygiene.leak_paths);
+        assert_eq!(p.hygiene.origins.len(), 1);
+        assert!(p.hygiene.production_env.is_none());
+    }
+
+    #[test]
+    fn api_url_adds_its_origin_and_an_error_base() {
+        let p = load("[checks.hygiene]\napi_url = \"https://api.example.test/v1\"\n").unwrap();
+        assert_eq!(p.hygiene.origins.len(), 2);
+        assert_eq!(
+            p.hygiene.error_bases.last().unwrap().as_str(),
+            "https://api.example.test/v1/"
+        );
+    }
+
+    #[test]
+    fn bad_origins_and_files_are_located() {
+        let e = load("[checks.hygiene]\norigins = [\"https://evil.test/\"]\n").unwrap_err();
+        assert!(
+            e.to_string().contains("outside [target] scope") && e.line == Some(6),
+            "{e}"
+        );
+        let e = load("[checks.hygiene]\nproduction_env = \"nope.env\"\n").unwrap_err();
+        assert!(e.to_string().contains("not a readable file"), "{e}");
+    }
+}

@@ -278,3 +278,70 @@ mod tests {
         assert_eq!(infer_flow("homepage", "https://x/"), None);
     }
 }
+
+#[cfg(test)]
+mod profile_tests {
+    use std::path::Path;
+
+    use crate::profile::parse;
+    use crate::redact::Redactor;
+
+    const BASE: &str = "[target]\nname = \"x\"\nbase_url = \"https://app.example.test/\"\n\
+                        scope = [\"app.example.test\"]\n";
+
+    fn load(extra: &str) -> Result<crate::profile::Profile, crate::profile::ProfileError> {
+        parse(
+            &format!("{BASE}{extra}"),
+            Path::new("/tmp/p/r.toml"),
+            &Redactor::new(),
+        )
+    }
+
+    #[test]
+    fn health_with_a_token_identity_resolves() {
+        let p = load(
+            "[[identity]]\nname = \"ops\"\ntoken = \"health-token-literal\"\n\
+             [checks.monitoring]\nhealth = [\"/healthz\", { url = \"/deep\", identity = \"ops\", \
+             dependency_down = \"/deep?db=down\" }]\n",
+        )
+        .unwrap();
+        let h = &p.monitoring.health;
+        assert_eq!(h.len(), 2);
+        assert!(h[1].auth.is_some() && h[1].dependency_down.is_some());
+        assert_eq!(p.monitoring.max_interval.as_secs(), 300);
+    }
+
+    #[test]
+    fn login_identities_unknown_identities_and_foreign_hosts_are_located_errors() {
+        let e = load(
+            "[[identity]]\nname = \"a\"\nlogin = { url = \"/l\", cookie = \"s\" }\n\
+             [checks.monitoring]\nhealth = [{ url = \"/h\", identity = \"a\" }]\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("token") && e.line == Some(9), "{e}");
+        let e = load("[checks.monitoring]\nhealth = [{ url = \"/h\", identity = \"b\" }]\n")
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("no [[identity]] is named `b`"),
+            "{e}"
+        );
+        let e = load("[checks.monitoring]\nhealth = [\"https://other.test/h\"]\n").unwrap_err();
+        assert!(e.to_string().contains("outside [target] scope"), "{e}");
+    }
+
+    #[test]
+    fn the_webhook_is_a_secret() {
+        let r = Redactor::new();
+        let text = format!(
+            "{BASE}[checks.monitoring]\nwebhook = \"https://hooks.example.test/T0/abcdef123\"\n"
+        );
+        let p = parse(&text, Path::new("/tmp/p/r.toml"), &r).unwrap();
+        assert!(p.monitoring.webhook.is_some());
+        assert_eq!(
+            r.redact("to https://hooks.example.test/T0/abcdef123"),
+            "to ***"
+        );
+        let bad = format!("{BASE}[checks.monitoring]\nwebhook = \"not a url\"\n");
+        assert!(parse(&bad, Path::new("r.toml"), &r).is_err());
+    }
+}

@@ -41,6 +41,11 @@ pub fn main(cli: Cli) -> i32 {
             init_logging(&args.output, &redactor);
             with_runtime(|| crate::demo::command(args, redactor))
         }
+        Command::Watch(args) => {
+            let redactor = Redactor::new();
+            init_logging(&args.output, &redactor);
+            with_runtime(|| crate::checks::monitoring::watch::command(args, redactor))
+        }
         Command::Init { path, force } => init(&path, force),
         Command::Validate { profile } => validate(&profile),
         Command::Checks { format } => list_checks(format),

@@ -22,6 +22,8 @@ pub enum Command {
     Audit(AuditArgs),
     /// Start the built-in flawed demo target and audit it.
     Demo(DemoArgs),
+    /// Re-run the fast read-only checks on an interval; alert the profile's webhook on change.
+    Watch(WatchArgs),
     /// Write a commented starter profile.
     Init {
         /// Where to write it.
@@ -108,6 +110,22 @@ pub struct DemoArgs {
     /// Keep the demo target running and print its URLs and profile path.
     #[arg(long)]
     pub serve: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The profile to watch.
+    #[arg(long, short = 'p', default_value = "readiness.toml")]
+    pub profile: PathBuf,
+    /// Time between cycle starts (`60s`, `5m`; at least 1s).
+    #[arg(long, default_value = "60s")]
+    pub every: String,
+    /// Stop after this many cycles (default: until Ctrl-C).
+    #[arg(long)]
+    pub cycles: Option<u64>,
+    /// --only/--skip narrow the watched checks; --journal records webhook posts.
     #[command(flatten)]
     pub output: OutputArgs,
 }

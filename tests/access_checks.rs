@@ -12,14 +12,25 @@ fn demo_variant(edit: impl Fn(String) -> String) -> (tempfile::TempDir, std::pat
     let d = demo();
     let src = d.profile.parent().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(src).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
+    copy_tree(src, dir.path());
     let path = dir.path().join("readiness.toml");
     let text = std::fs::read_to_string(&d.profile).unwrap();
     std::fs::write(&path, edit(text)).unwrap();
     (dir, path)
+}
+
+/// Copies a folder with its subfolders (the demo writes env files in one).
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }
 
 fn audit(path: &std::path::Path, extra: &[&str]) -> (std::process::Output, serde_json::Value) {

@@ -4,7 +4,10 @@
 pub mod access;
 pub mod auth;
 pub mod cors;
+pub mod edge;
 pub mod email;
 pub mod https;
+pub mod hygiene;
+pub mod monitoring;
 pub mod secrets;
 pub mod tenant;

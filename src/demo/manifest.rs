@@ -64,3 +64,34 @@ pub fn access() -> Vec<Expected> {
         ),
     ]
 }
+
+/// The operational part: hygiene flaws on the legacy origin and the
+/// production env file; the hardened origin's SPA catch-all is a decoy.
+pub fn ops(app_https: &str, legacy_https: &str) -> Vec<Expected> {
+    let legacy = origin(legacy_https);
+    let mut out: Vec<Expected> = [
+        "hygiene.env-exposed",
+        "hygiene.git-exposed",
+        "hygiene.stack-trace",
+        "hygiene.version-disclosed",
+    ]
+    .iter()
+    .map(|code| expect("hygiene", &legacy, code))
+    .collect();
+    for code in ["hygiene.env-test-key", "hygiene.env-local-url"] {
+        out.push(expect("hygiene", "env/production.env", code));
+    }
+    let lying = format!("{}/health/lying", origin(app_https));
+    out.push(expect(
+        "monitoring",
+        &lying,
+        "monitoring.health-hides-failure",
+    ));
+    out.push(expect(
+        "monitoring",
+        "monitors",
+        "monitoring.flow-unmonitored",
+    ));
+    out.push(expect("edge", &legacy, "edge.no-cdn"));
+    out
+}

@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod manifest;
+pub mod ops;
 pub mod pki;
 pub mod platform;
 pub mod serve;
@@ -37,6 +38,8 @@ pub struct Demo {
     pub app_http: String,
     pub legacy_https: String,
     pub legacy_http: String,
+    /// Switches of the operational part (health failing, the leaked `.env`).
+    pub ops: Arc<ops::Ops>,
     _listeners: Vec<Listener>,
 }
 
@@ -50,12 +53,16 @@ impl Demo {
         let legacy_leaf = ca.leaf(&[LEGACY_HOST], 20)?;
 
         let mut listeners = Vec::new();
+        let ops = Arc::new(ops::Ops::new());
         let io = |e: std::io::Error| format!("cannot start the demo servers: {e}");
 
         let access_part = access::AccessDemo::new();
         let app_tls = serve::serve(
-            platform::https_router(Arc::new(site_app(&access_key, None)))
-                .merge(access::router(access_part.clone())),
+            ops::app_router(
+                platform::https_router(Arc::new(site_app(&access_key, None)))
+                    .merge(access::router(access_part.clone())),
+                ops.clone(),
+            ),
             Some(app_leaf.server_config()?),
         )
         .await
@@ -71,7 +78,7 @@ impl Demo {
 
         let legacy = Arc::new(site_legacy(&access_key));
         let legacy_tls = serve::serve(
-            platform::https_router(legacy.clone()),
+            platform::https_router(legacy.clone()).merge(ops::legacy_router(ops.clone())),
             Some(legacy_leaf.server_config()?),
         )
         .await
@@ -106,6 +113,7 @@ impl Demo {
         let (mallory_token, carol_token) = access_part.static_tokens();
         write("mallory.token", &mallory_token)?;
         write("carol.token", &carol_token)?;
+        ops::write_env_files(dir.path())?;
         let profile = format!(
             r#"# Profile for the built-in demo target, written by `readiness demo`.
 [target]
@@ -127,7 +135,8 @@ allow_writes = true
 base_http_url = "{app_http}"
 origins = [{{ url = "{legacy_https}", http_url = "{legacy_http}" }}]
 pages = ["/login"]
-{access_profile}"#,
+{access_profile}{ops_profile}"#,
+            ops_profile = ops::profile_text(&legacy_https),
             scope = scope.join(", "),
             access_header = platform::ACCESS_HEADER,
             access_profile = access_part.profile(),
@@ -143,6 +152,7 @@ pages = ["/login"]
             app_http,
             legacy_https,
             legacy_http,
+            ops,
             _listeners: listeners,
         })
     }
@@ -151,6 +161,7 @@ pages = ["/login"]
     pub fn manifest(&self) -> Vec<Expected> {
         let mut all = manifest::https(&self.app_https, &self.legacy_https);
         all.extend(manifest::access());
+        all.extend(manifest::ops(&self.app_https, &self.legacy_https));
         all
     }
 }
@@ -189,6 +200,7 @@ pub async fn command(args: DemoArgs, redactor: Redactor) -> i32 {
         }
     };
     redactor.register(&demo.access_key);
+    redactor.register(&demo.ops.leaked_secret());
     if args.serve {
         println!("Demo target running (Ctrl-C to stop):");
         println!(
@@ -200,6 +212,7 @@ pub async fn command(args: DemoArgs, redactor: Redactor) -> i32 {
             demo.legacy_https, demo.legacy_http
         );
         println!("  names resolve to 127.0.0.1 through the profile's [target] resolve");
+        println!("{}", ops::control_help(&demo.app_https));
         println!("  profile          {}", demo.profile_path.display());
         println!(
             "Audit it with: readiness audit --profile {}",

@@ -15,6 +15,7 @@ pub mod legacy_tls;
 pub mod probe;
 pub mod scope;
 pub mod tls;
+pub mod webhook;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -69,6 +69,9 @@ pub struct Profile {
     pub target: Target,
     pub dns: DnsSettings,
     pub https: HttpsSettings,
+    pub hygiene: crate::checks::hygiene::config::HygieneSettings,
+    pub monitoring: crate::checks::monitoring::config::MonitoringSettings,
+    pub edge: crate::checks::edge::config::EdgeSettings,
     pub identities: Vec<access::Identity>,
     pub endpoints: Vec<access::Endpoint>,
     pub auth: crate::checks::auth::config::AuthSettings,
@@ -355,6 +358,24 @@ impl Validator<'_> {
 
         let https = self.https(raw.checks.https.unwrap_or_default(), &base_url)?;
         let identities = self.identities(&raw.identities, &base_url, &scope)?;
+        let hygiene = crate::checks::hygiene::config::resolve(
+            raw.checks.hygiene,
+            &base_url,
+            &scope,
+            self.dir,
+        )
+        .map_err(|e| self.err(e.span, &e.key, e.message))?;
+        let monitoring = crate::checks::monitoring::config::resolve(
+            raw.checks.monitoring,
+            &base_url,
+            &scope,
+            &identities,
+            self.dir,
+            self.redactor,
+        )
+        .map_err(|e| self.err(e.span, &e.key, e.message))?;
+        let edge = crate::checks::edge::config::resolve(raw.checks.edge, &base_url, &scope)
+            .map_err(|e| self.err(e.span, &e.key, e.message))?;
         let endpoints = self.endpoints(&raw.endpoints, &identities)?;
         let endpoints = self.import_openapi(raw.openapi.as_ref(), endpoints, &identities)?;
 
@@ -384,6 +405,9 @@ impl Validator<'_> {
                 timeout: dns_timeout,
             },
             https,
+            hygiene,
+            monitoring,
+            edge,
             identities,
             endpoints,
             auth: crate::checks::auth::config::resolve(raw.checks.auth)

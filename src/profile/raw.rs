@@ -62,6 +62,9 @@ pub struct RawChecks {
     pub auth: Option<crate::checks::auth::config::RawAuth>,
     pub tenant: Option<crate::checks::tenant::config::RawTenant>,
     pub cors: Option<crate::checks::cors::config::RawCors>,
+    pub hygiene: Option<crate::checks::hygiene::config::RawHygiene>,
+    pub monitoring: Option<crate::checks::monitoring::config::RawMonitoring>,
+    pub edge: Option<crate::checks::edge::config::RawEdge>,
 }
 
 /// An extra origin for the `https` check: a URL, or a table with its plain-HTTP twin.

@@ -25,9 +25,9 @@ pub fn render(card: &Scorecard, colour: bool) -> String {
                 String::new()
             };
             let summary = match (&row.reason, row.findings.len()) {
-                (Some(reason), _) => clip(reason, 160),
+                (Some(reason), 0) => clip(reason, 160),
                 (None, 0) => "no findings".to_string(),
-                (None, _) => summarise_codes(row),
+                (_, _) => summarise_codes(row),
             };
             table.add_row(vec![
                 name,

@@ -153,6 +153,18 @@ pub async fn command(args: WatchArgs, redactor: Redactor) -> i32 {
             return EXIT_USAGE;
         }
     };
+    let o = &args.output;
+    if !o.formats.is_empty()
+        || o.dry_run
+        || o.fail_on_error
+        || o.fail_on != crate::cli::FailOn::High
+    {
+        eprintln!(
+            "error: watch prints state changes and posts alerts; --format, --fail-on, \
+             --fail-on-error and --dry-run belong to `readiness audit`"
+        );
+        return EXIT_USAGE;
+    }
     let mut profile = match profile::load(&args.profile, &redactor) {
         Ok(p) => p,
         Err(e) => {

@@ -1,3 +1,5 @@
 //! One module (or folder) per check id of the checklist (DESIGN.md).
 
+pub mod active;
 pub mod https;
+pub mod latency;

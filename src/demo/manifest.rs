@@ -33,3 +33,12 @@ pub fn https(_app_https: &str, legacy_https: &str) -> Vec<Expected> {
         .map(|code| expect("https", &legacy, code))
         .collect()
 }
+
+/// The `latency` part: the export report is over budget; its summary twin is not.
+pub fn latency() -> Vec<Expected> {
+    vec![expect(
+        "latency",
+        "/api/reports/export",
+        "latency.p95-over-budget",
+    )]
+}

@@ -6,6 +6,7 @@
 //! ([`Demo::manifest`]); the tests compare real audits with it, so the demo
 //! is the one fixture every check shares.
 
+pub mod active;
 pub mod manifest;
 pub mod pki;
 pub mod platform;
@@ -52,7 +53,7 @@ impl Demo {
         let io = |e: std::io::Error| format!("cannot start the demo servers: {e}");
 
         let app_tls = serve::serve(
-            platform::https_router(Arc::new(site_app(&access_key, None))),
+            platform::https_router(Arc::new(site_app(&access_key, None))).merge(active::router()),
             Some(app_leaf.server_config()?),
         )
         .await
@@ -124,6 +125,7 @@ pages = ["/login"]
             scope = scope.join(", "),
             access_header = platform::ACCESS_HEADER,
         );
+        let profile = format!("{profile}{}", active::profile_text());
         write("readiness.toml", &profile)?;
         let profile_path = dir.path().join("readiness.toml");
 
@@ -141,7 +143,9 @@ pages = ["/login"]
 
     /// Every finding a correct audit of the demo reports.
     pub fn manifest(&self) -> Vec<Expected> {
-        manifest::https(&self.app_https, &self.legacy_https)
+        let mut all = manifest::https(&self.app_https, &self.legacy_https);
+        all.extend(manifest::latency());
+        all
     }
 }
 

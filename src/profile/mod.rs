@@ -68,6 +68,7 @@ pub struct Profile {
     pub target: Target,
     pub dns: DnsSettings,
     pub https: HttpsSettings,
+    pub latency: crate::checks::latency::config::LatencySettings,
     pub identities: Vec<access::Identity>,
     pub endpoints: Vec<access::Endpoint>,
     /// Notes for the log: literal secrets, defaults applied.
@@ -379,6 +380,12 @@ impl Validator<'_> {
                 timeout: dns_timeout,
             },
             https,
+            latency: crate::checks::latency::config::resolve(
+                raw.checks.latency,
+                &endpoints,
+                max_rps,
+            )
+            .map_err(|e| self.err(e.span, &e.key, e.message))?,
             identities,
             endpoints,
             notes: self.notes,

@@ -3,3 +3,4 @@
 pub mod active;
 pub mod https;
 pub mod latency;
+pub mod rate_limit;

@@ -42,3 +42,9 @@ pub fn latency() -> Vec<Expected> {
         "latency.p95-over-budget",
     )]
 }
+
+/// The `rate_limit` part: login never throttles; password reset does, and
+/// survives the X-Forwarded-For and letter-case probes.
+pub fn rate_limit() -> Vec<Expected> {
+    vec![expect("rate_limit", "login", "rate_limit.not-throttled")]
+}

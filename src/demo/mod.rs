@@ -145,6 +145,7 @@ pages = ["/login"]
     pub fn manifest(&self) -> Vec<Expected> {
         let mut all = manifest::https(&self.app_https, &self.legacy_https);
         all.extend(manifest::latency());
+        all.extend(manifest::rate_limit());
         all
     }
 }

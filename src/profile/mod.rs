@@ -69,6 +69,7 @@ pub struct Profile {
     pub dns: DnsSettings,
     pub https: HttpsSettings,
     pub latency: crate::checks::latency::config::LatencySettings,
+    pub rate_limit: crate::checks::rate_limit::config::RateLimitSettings,
     pub identities: Vec<access::Identity>,
     pub endpoints: Vec<access::Endpoint>,
     /// Notes for the log: literal secrets, defaults applied.
@@ -380,6 +381,12 @@ impl Validator<'_> {
                 timeout: dns_timeout,
             },
             https,
+            rate_limit: crate::checks::rate_limit::config::resolve(
+                raw.checks.rate_limit,
+                &endpoints,
+                &identities,
+            )
+            .map_err(|e| self.err(e.span, &e.key, e.message))?,
             latency: crate::checks::latency::config::resolve(
                 raw.checks.latency,
                 &endpoints,

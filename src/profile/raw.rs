@@ -59,6 +59,7 @@ pub struct RawDns {
 pub struct RawChecks {
     pub https: Option<RawHttps>,
     pub latency: Option<crate::checks::latency::config::RawLatency>,
+    pub rate_limit: Option<crate::checks::rate_limit::config::RawRateLimit>,
 }
 
 /// An extra origin for the `https` check: a URL, or a table with its plain-HTTP twin.

@@ -2,5 +2,6 @@
 
 pub mod active;
 pub mod https;
+pub mod input;
 pub mod latency;
 pub mod rate_limit;

@@ -110,6 +110,7 @@ scope = [{scope}]
 resolve = {{ "{APP_HOST}" = "127.0.0.1", "{LEGACY_HOST}" = "127.0.0.1" }}
 ca_file = "demo-ca.pem"
 max_requests = 2000
+allow_writes = true
 max_rps = 500
 timeout = "5s"
 check_timeout = "60s"
@@ -146,6 +147,7 @@ pages = ["/login"]
         let mut all = manifest::https(&self.app_https, &self.legacy_https);
         all.extend(manifest::latency());
         all.extend(manifest::rate_limit());
+        all.extend(manifest::input());
         all
     }
 }

@@ -8,6 +8,7 @@ use super::Check;
 pub fn all() -> Vec<Arc<dyn Check>> {
     vec![
         Arc::new(crate::checks::https::HttpsCheck),
+        Arc::new(crate::checks::input::InputCheck),
         Arc::new(crate::checks::rate_limit::RateLimitCheck),
         Arc::new(crate::checks::latency::LatencyCheck),
     ]

@@ -195,7 +195,7 @@ pub async fn run(
             duration_ms: start.elapsed().as_millis() as u64,
             max_requests: net.budget.max(),
             suppressed_findings: 0,
-            seed: None,
+            seed: crate::checks::input::run_seed(&profile, selection.includes("input")),
             interrupted: interrupt.is_cancelled(),
         },
     }

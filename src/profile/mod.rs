@@ -70,6 +70,7 @@ pub struct Profile {
     pub https: HttpsSettings,
     pub latency: crate::checks::latency::config::LatencySettings,
     pub rate_limit: crate::checks::rate_limit::config::RateLimitSettings,
+    pub input: crate::checks::input::config::InputSettings,
     pub identities: Vec<access::Identity>,
     pub endpoints: Vec<access::Endpoint>,
     /// Notes for the log: literal secrets, defaults applied.
@@ -381,6 +382,8 @@ impl Validator<'_> {
                 timeout: dns_timeout,
             },
             https,
+            input: crate::checks::input::config::resolve(raw.checks.input)
+                .map_err(|e| self.err(e.span, &e.key, e.message))?,
             rate_limit: crate::checks::rate_limit::config::resolve(
                 raw.checks.rate_limit,
                 &endpoints,

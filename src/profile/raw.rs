@@ -60,6 +60,7 @@ pub struct RawChecks {
     pub https: Option<RawHttps>,
     pub latency: Option<crate::checks::latency::config::RawLatency>,
     pub rate_limit: Option<crate::checks::rate_limit::config::RawRateLimit>,
+    pub input: Option<crate::checks::input::config::RawInput>,
 }
 
 /// An extra origin for the `https` check: a URL, or a table with its plain-HTTP twin.

@@ -35,7 +35,10 @@ READINESS=target/release/readiness
 TARGET=target/release/examples/latency_target
 
 start_server() {
-    if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    if [[ -n "$SERVER_PID" ]]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
     "$TARGET" > "$WORK/server.out" &
     SERVER_PID=$!
     for _ in $(seq 1 100); do

@@ -122,14 +122,17 @@ fn json_output_validates_against_the_schema() {
 
 #[test]
 fn fail_on_threshold_sets_the_exit_code() {
-    // The access part plants critical flaws; without it the worst failure is
-    // high, so --fail-on critical lets the audit pass.
+    // The access and input parts plant critical flaws; the https part's worst
+    // failure is high, so --fail-on critical lets an https-only audit pass.
     let (o, _card, _dir) = audit_json(&["--fail-on", "critical"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let (o, _card, _dir) = audit_json(&["--fail-on", "critical", "--skip", "auth,tenant"]);
+    let (o, _card, _dir) = audit_json(&["--only", "https", "--fail-on", "critical"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let (o, _card, _dir) = audit_json(&["--fail-on", "low"]);
+    let (o, _card, _dir) = audit_json(&["--only", "https", "--fail-on", "low"]);
     assert_eq!(o.status.code(), Some(1));
+    // The input part plants critical flaws (mass assignment, reflected markup).
+    let (o, _card, _dir) = audit_json(&["--only", "input", "--fail-on", "critical"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 }
 
 #[test]

@@ -95,3 +95,34 @@ pub fn ops(app_https: &str, legacy_https: &str) -> Vec<Expected> {
     out.push(expect("edge", &legacy, "edge.no-cdn"));
     out
 }
+
+/// The `latency` part: the export report is over budget; its summary twin is not.
+pub fn latency() -> Vec<Expected> {
+    vec![expect(
+        "latency",
+        "/api/reports/export",
+        "latency.p95-over-budget",
+    )]
+}
+
+/// The `rate_limit` part: login never throttles; password reset does, and
+/// survives the X-Forwarded-For and letter-case probes.
+pub fn rate_limit() -> Vec<Expected> {
+    vec![expect("rate_limit", "login", "rate_limit.not-throttled")]
+}
+
+/// The `input` part: the flawed signup, lookup and preview; their twins
+/// (`signup v2`, `org lookup`, `profile preview (escaped)`) have no finding.
+pub fn input() -> Vec<Expected> {
+    [
+        ("signup", "input.server-error"),
+        ("signup", "input.invalid-accepted"),
+        ("signup", "input.mass-assignment"),
+        ("org by name", "input.server-error"),
+        ("org by name", "input.database-error"),
+        ("profile preview", "input.reflected-markup"),
+    ]
+    .iter()
+    .map(|(subject, code)| expect("input", subject, code))
+    .collect()
+}

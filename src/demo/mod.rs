@@ -7,6 +7,7 @@
 //! is the one fixture every check shares.
 
 pub mod access;
+pub mod active;
 pub mod manifest;
 pub mod ops;
 pub mod pki;
@@ -60,7 +61,8 @@ impl Demo {
         let app_tls = serve::serve(
             ops::app_router(
                 platform::https_router(Arc::new(site_app(&access_key, None)))
-                    .merge(access::router(access_part.clone())),
+                    .merge(access::router(access_part.clone()))
+                    .merge(active::router()),
                 ops.clone(),
             ),
             Some(app_leaf.server_config()?),
@@ -123,10 +125,10 @@ scope = [{scope}]
 resolve = {{ "{APP_HOST}" = "127.0.0.1", "{LEGACY_HOST}" = "127.0.0.1" }}
 ca_file = "demo-ca.pem"
 max_requests = 2000
+allow_writes = true
 max_rps = 500
 timeout = "5s"
 check_timeout = "60s"
-allow_writes = true
 
 [target.headers]
 {access_header} = {{ file = "staging-access.key" }}
@@ -141,6 +143,7 @@ pages = ["/login"]
             access_header = platform::ACCESS_HEADER,
             access_profile = access_part.profile(),
         );
+        let profile = format!("{profile}{}", active::profile_text());
         write("readiness.toml", &profile)?;
         let profile_path = dir.path().join("readiness.toml");
 
@@ -162,6 +165,9 @@ pages = ["/login"]
         let mut all = manifest::https(&self.app_https, &self.legacy_https);
         all.extend(manifest::access());
         all.extend(manifest::ops(&self.app_https, &self.legacy_https));
+        all.extend(manifest::latency());
+        all.extend(manifest::rate_limit());
+        all.extend(manifest::input());
         all
     }
 }

@@ -72,6 +72,9 @@ pub struct Profile {
     pub hygiene: crate::checks::hygiene::config::HygieneSettings,
     pub monitoring: crate::checks::monitoring::config::MonitoringSettings,
     pub edge: crate::checks::edge::config::EdgeSettings,
+    pub latency: crate::checks::latency::config::LatencySettings,
+    pub rate_limit: crate::checks::rate_limit::config::RateLimitSettings,
+    pub input: crate::checks::input::config::InputSettings,
     pub identities: Vec<access::Identity>,
     pub endpoints: Vec<access::Endpoint>,
     pub auth: crate::checks::auth::config::AuthSettings,
@@ -408,6 +411,20 @@ impl Validator<'_> {
             hygiene,
             monitoring,
             edge,
+            input: crate::checks::input::config::resolve(raw.checks.input)
+                .map_err(|e| self.err(e.span, &e.key, e.message))?,
+            rate_limit: crate::checks::rate_limit::config::resolve(
+                raw.checks.rate_limit,
+                &endpoints,
+                &identities,
+            )
+            .map_err(|e| self.err(e.span, &e.key, e.message))?,
+            latency: crate::checks::latency::config::resolve(
+                raw.checks.latency,
+                &endpoints,
+                max_rps,
+            )
+            .map_err(|e| self.err(e.span, &e.key, e.message))?,
             identities,
             endpoints,
             auth: crate::checks::auth::config::resolve(raw.checks.auth)

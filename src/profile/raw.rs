@@ -65,6 +65,9 @@ pub struct RawChecks {
     pub hygiene: Option<crate::checks::hygiene::config::RawHygiene>,
     pub monitoring: Option<crate::checks::monitoring::config::RawMonitoring>,
     pub edge: Option<crate::checks::edge::config::RawEdge>,
+    pub latency: Option<crate::checks::latency::config::RawLatency>,
+    pub rate_limit: Option<crate::checks::rate_limit::config::RawRateLimit>,
+    pub input: Option<crate::checks::input::config::RawInput>,
 }
 
 /// An extra origin for the `https` check: a URL, or a table with its plain-HTTP twin.

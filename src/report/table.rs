@@ -78,6 +78,17 @@ pub fn render(card: &Scorecard, colour: bool) -> String {
     }
 
     let r = &card.run;
+    if r.suppressed_findings > 0 {
+        out.push_str(&format!(
+            "\n{} findings suppressed (baseline or inline readiness:allow).",
+            r.suppressed_findings
+        ));
+    }
+    if let Some(seed) = r.seed {
+        out.push_str(&format!(
+            "\nSeed {seed} (repeat the same probes with [checks.input] seed = {seed})."
+        ));
+    }
     out.push_str(&format!(
         "\n{} requests sent ({} refused), peak {}/s, {} of budget {}, took {}{}.\nVerdict: {}\n",
         r.requests_sent,

@@ -1,0 +1,234 @@
+//! The load generators: an open model (constant arrival rate, latency from
+//! the scheduled send time) and a closed model (fixed concurrency). Both
+//! send through the check's share of the shared client and stop early at
+//! the check's deadline, on cancellation, or when the budget is spent.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::config::{LatencySettings, LoadModel};
+use super::stats::Distribution;
+use crate::engine::Context;
+use crate::net::{HttpRequest, HttpResponse, NetError};
+
+/// What a load produced.
+#[derive(Debug, Default)]
+pub struct LoadResult {
+    /// Successful latencies (open model: from the scheduled send time).
+    pub latency: Distribution,
+    /// Open model only: latencies from the actual send (uncorrected).
+    pub service: Option<Distribution>,
+    /// Measured requests answered or failed (warm-up excluded).
+    pub sent: u64,
+    pub errors: u64,
+    pub first_error: Option<String>,
+    pub achieved_rps: f64,
+    pub target_rps: Option<f64>,
+    pub model_text: String,
+}
+
+/// One measured request.
+struct Sample {
+    /// From the due time (open) or the send (closed) to the full body.
+    latency: Duration,
+    service: Duration,
+    error: Option<String>,
+    budget_spent: bool,
+}
+
+/// A failure in words, or `None` for an answer that counts as a success.
+fn failure(result: &Result<HttpResponse, NetError>) -> Option<String> {
+    match result {
+        Ok(r) if r.status < 400 => None,
+        Ok(r) => Some(format!("HTTP {}", r.status)),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// Runs the warm-up and the measured load for one request.
+pub async fn run(ctx: &Context, req: &HttpRequest, s: &LatencySettings) -> LoadResult {
+    let timeout = req.timeout.unwrap_or(ctx.profile.target.timeout);
+    // Stop starting requests when one more could not finish before the deadline.
+    let stop_at = ctx
+        .deadline
+        .checked_sub(timeout + Duration::from_millis(500))
+        .unwrap_or_else(Instant::now);
+
+    for _ in 0..s.warmup {
+        if ctx.cancel.is_cancelled() || Instant::now() >= stop_at {
+            break;
+        }
+        if let Err(NetError::Budget | NetError::Cancelled) = ctx.net.send(req.clone()).await {
+            break;
+        }
+    }
+
+    match s.model {
+        LoadModel::Open { rate } => open(ctx, req, s, rate, stop_at).await,
+        LoadModel::Closed { requests } => closed(ctx, req, s, requests, stop_at).await,
+    }
+}
+
+fn absorb(out: &mut LoadResult, sample: Sample, service: bool) -> bool {
+    if sample.budget_spent {
+        // Refused before sending: not a measured request.
+        return true;
+    }
+    out.sent += 1;
+    match sample.error {
+        None => {
+            out.latency.record(sample.latency);
+            if service && let Some(d) = out.service.as_mut() {
+                d.record(sample.service);
+            }
+        }
+        Some(e) => {
+            out.errors += 1;
+            if out.first_error.is_none() {
+                out.first_error = Some(e);
+            }
+        }
+    }
+    sample.budget_spent
+}
+
+async fn open(
+    ctx: &Context,
+    req: &HttpRequest,
+    s: &LatencySettings,
+    rate: f64,
+    stop_at: Instant,
+) -> LoadResult {
+    let total = s.measured_requests();
+    let mut out = LoadResult {
+        service: Some(Distribution::new()),
+        target_rps: Some(rate),
+        model_text: format!(
+            "open model, {rate}/s for {}, at most {} in flight, latency from the scheduled send",
+            crate::util::human_duration(s.duration),
+            s.concurrency
+        ),
+        ..LoadResult::default()
+    };
+    let in_flight = Arc::new(Semaphore::new(s.concurrency as usize));
+    let mut tasks: JoinSet<Sample> = JoinSet::new();
+    let start = Instant::now();
+    let mut stopped = false;
+
+    for i in 0..total {
+        let due = start + Duration::from_secs_f64(i as f64 / rate);
+        if due >= stop_at || ctx.cancel.is_cancelled() || stopped {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep_until(due.into()) => {}
+            _ = ctx.cancel.cancelled() => break,
+        }
+        // Waiting for a free slot delays the send, never the due time.
+        let permit = tokio::select! {
+            p = in_flight.clone().acquire_owned() => p,
+            _ = ctx.cancel.cancelled() => break,
+        };
+        let Ok(permit) = permit else { break };
+        let net = ctx.net.clone();
+        let req = req.clone();
+        tasks.spawn(async move {
+            let sent = Instant::now();
+            let result = net.send(req).await;
+            let done = Instant::now();
+            drop(permit);
+            Sample {
+                latency: done - due,
+                service: done - sent,
+                error: failure(&result),
+                budget_spent: matches!(result, Err(NetError::Budget)),
+            }
+        });
+        while let Some(joined) = tasks.try_join_next() {
+            if let Ok(sample) = joined {
+                stopped |= absorb(&mut out, sample, true);
+            }
+        }
+    }
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok(sample) = joined {
+            absorb(&mut out, sample, true);
+        }
+    }
+    out.achieved_rps = rate_of(out.sent, start.elapsed());
+    out
+}
+
+async fn closed(
+    ctx: &Context,
+    req: &HttpRequest,
+    s: &LatencySettings,
+    requests: u64,
+    stop_at: Instant,
+) -> LoadResult {
+    let start = Instant::now();
+    let end = (start + s.duration).min(stop_at);
+    let left = Arc::new(std::sync::atomic::AtomicU64::new(requests));
+    let mut workers = JoinSet::new();
+    for _ in 0..s.concurrency {
+        let net = ctx.net.clone();
+        let req = req.clone();
+        let left = left.clone();
+        let cancel = ctx.cancel.clone();
+        workers.spawn(async move {
+            // Each worker keeps its own histogram; they are merged below.
+            let mut mine = LoadResult::default();
+            loop {
+                let claimed = left.fetch_update(
+                    std::sync::atomic::Ordering::SeqCst,
+                    std::sync::atomic::Ordering::SeqCst,
+                    |n| n.checked_sub(1),
+                );
+                if claimed.is_err() || Instant::now() >= end || cancel.is_cancelled() {
+                    break;
+                }
+                let sent = Instant::now();
+                let result = net.send(req.clone()).await;
+                let took = sent.elapsed();
+                let sample = Sample {
+                    latency: took,
+                    service: took,
+                    error: failure(&result),
+                    budget_spent: matches!(result, Err(NetError::Budget | NetError::Cancelled)),
+                };
+                if absorb(&mut mine, sample, false) {
+                    break;
+                }
+            }
+            mine
+        });
+    }
+    let mut out = LoadResult {
+        model_text: format!(
+            "closed model, {} workers for {} (at most {requests} requests)",
+            s.concurrency,
+            crate::util::human_duration(s.duration)
+        ),
+        ..LoadResult::default()
+    };
+    while let Some(joined) = workers.join_next().await {
+        if let Ok(mine) = joined {
+            out.latency.merge(&mine.latency);
+            out.sent += mine.sent;
+            out.errors += mine.errors;
+            if out.first_error.is_none() {
+                out.first_error = mine.first_error;
+            }
+        }
+    }
+    out.achieved_rps = rate_of(out.sent, start.elapsed());
+    out
+}
+
+fn rate_of(n: u64, elapsed: Duration) -> f64 {
+    let secs = elapsed.as_secs_f64();
+    if secs <= 0.0 { 0.0 } else { n as f64 / secs }
+}

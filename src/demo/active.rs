@@ -1,0 +1,397 @@
+//! The demo's parts for the active checks (`latency`, `rate_limit`, `input`):
+//! each planted flaw next to its correct twin.
+//!
+//! Latency: `/api/reports/export` answers 3 of every 25 requests after
+//! 600 ms and the rest after 10 ms (true p50 10 ms, true p95 600 ms: over
+//! budget); its twin `/api/reports/summary` has the same pattern at 150 ms.
+//! The pattern is a counter, not chance, so the true percentiles are exact.
+//!
+//! Rate limits: `/api/login` (served by the access part) answers every wrong password and never
+//! throttles; its twin `/api/password-reset` answers 429 with Retry-After and
+//! RateLimit headers after 5 requests for one account, counting the account
+//! in lower case and ignoring X-Forwarded-For.
+//!
+//! Input: `/api/signup` crashes (500) on a null byte, accepts a 1 MiB name
+//! and any malformed value, and honours `"role": "owner"`; its twin
+//! `/api/signup-v2` validates every field and ignores privileged ones.
+//! `/api/orgs/by-name/{name}` answers a quote with a 500 carrying a database
+//! error; its twin `/api/orgs/lookup?name=` does not. `/profile/preview`
+//! echoes the name unescaped into HTML; `/profile/preview-safe` escapes it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+/// A fixed delay pattern: of every `period` requests (in arrival order), the
+/// first `slow_count` wait `slow`, the others `fast`.
+#[derive(Debug)]
+pub struct Schedule {
+    counter: AtomicU64,
+    pub period: u64,
+    pub slow_count: u64,
+    pub slow: Duration,
+    pub fast: Duration,
+}
+
+impl Schedule {
+    pub fn new(period: u64, slow_count: u64, slow: Duration, fast: Duration) -> Schedule {
+        Schedule {
+            counter: AtomicU64::new(0),
+            period: period.max(1),
+            slow_count,
+            slow,
+            fast,
+        }
+    }
+
+    /// The delay of the next request.
+    pub fn next_delay(&self) -> Duration {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        if n % self.period < self.slow_count {
+            self.slow
+        } else {
+            self.fast
+        }
+    }
+}
+
+/// A GET route that answers a small JSON body after the schedule's delay.
+pub fn scheduled(schedule: Arc<Schedule>) -> axum::routing::MethodRouter {
+    get(move || {
+        let schedule = schedule.clone();
+        async move {
+            let delay = schedule.next_delay();
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                "{\"ok\":true}",
+            )
+        }
+    })
+}
+
+/// The active checks' routes of the demo app.
+pub fn router() -> Router {
+    let export = Arc::new(Schedule::new(
+        25,
+        3,
+        Duration::from_millis(600),
+        Duration::from_millis(10),
+    ));
+    let summary = Arc::new(Schedule::new(
+        25,
+        3,
+        Duration::from_millis(150),
+        Duration::from_millis(10),
+    ));
+    Router::new()
+        .route("/api/reports/export", scheduled(export))
+        .route("/api/reports/summary", scheduled(summary))
+        .route("/api/password-reset", post(password_reset))
+        .route("/api/signup", post(signup_flawed))
+        .route("/api/signup-v2", post(signup_checked))
+        .route("/api/orgs/by-name/{name}", get(org_by_name_flawed))
+        .route("/api/orgs/lookup", get(org_lookup_checked))
+        .route("/profile/preview", get(preview_flawed))
+        .route("/profile/preview-safe", get(preview_escaped))
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn has_null_byte(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(a) => a.iter().any(has_null_byte),
+        serde_json::Value::Object(o) => o.values().any(has_null_byte),
+        _ => false,
+    }
+}
+
+/// Flawed: crashes on a null byte, stores anything, honours `role`.
+async fn signup_flawed(Json(body): Json<serde_json::Value>) -> Response {
+    if has_null_byte(&body) {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response();
+    }
+    let role = body
+        .get("role")
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!("member"));
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let email = body.get("email").cloned().unwrap_or_default();
+    let reply = serde_json::json!({"id": id, "email": email, "role": role});
+    (StatusCode::CREATED, Json(reply)).into_response()
+}
+
+fn valid_email(v: &serde_json::Value) -> bool {
+    let Some(s) = v.as_str() else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c));
+    let domain_ok = domain.contains('.')
+        && !domain.contains("..")
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c));
+    s.len() <= 254 && local_ok && domain_ok
+}
+
+fn valid_name(v: &serde_json::Value) -> bool {
+    v.as_str().is_some_and(|s| {
+        let n = s.chars().count();
+        (1..=100).contains(&n) && !s.chars().any(char::is_control)
+    })
+}
+
+fn valid_slug(v: &serde_json::Value) -> bool {
+    v.as_str().is_some_and(|s| {
+        (1..=40).contains(&s.len())
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    })
+}
+
+fn registered() -> &'static Mutex<std::collections::HashSet<String>> {
+    static SEEN: std::sync::OnceLock<Mutex<std::collections::HashSet<String>>> =
+        std::sync::OnceLock::new();
+    SEEN.get_or_init(Mutex::default)
+}
+
+/// Correct twin: only known fields, each validated; privileged ones refused.
+async fn signup_checked(Json(body): Json<serde_json::Value>) -> Response {
+    let unprocessable = |why: &str| {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(serde_json::json!({"error": why})),
+        )
+            .into_response()
+    };
+    let Some(map) = body.as_object() else {
+        return unprocessable("expected a JSON object");
+    };
+    if map
+        .keys()
+        .any(|k| !matches!(k.as_str(), "email" | "name" | "org"))
+    {
+        return unprocessable("unknown field");
+    }
+    let null = serde_json::Value::Null;
+    let field = |k: &str| map.get(k).unwrap_or(&null);
+    if !valid_email(field("email")) {
+        return unprocessable("email is not a valid address");
+    }
+    if !valid_name(field("name")) {
+        return unprocessable("name must be 1 to 100 characters without control characters");
+    }
+    if !valid_slug(field("org")) {
+        return unprocessable("org must be 1 to 40 of a-z, 0-9 and -");
+    }
+    let email = field("email")
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let fresh = match registered().lock() {
+        Ok(mut g) => g.insert(email.clone()),
+        Err(p) => p.into_inner().insert(email.clone()),
+    };
+    if !fresh {
+        return (
+            StatusCode::CONFLICT,
+            Json(serde_json::json!({"error": "already registered"})),
+        )
+            .into_response();
+    }
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let reply = serde_json::json!({"id": id, "email": email, "role": "member"});
+    (StatusCode::CREATED, Json(reply)).into_response()
+}
+
+/// Flawed: the name is pasted into SQL; a quote breaks the statement.
+async fn org_by_name_flawed(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    if name.contains('\'') {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("SQLITE_ERROR: near \"{name}\": syntax error"),
+        )
+            .into_response();
+    }
+    org_answer(&name)
+}
+
+#[derive(serde::Deserialize)]
+struct NameQuery {
+    #[serde(default)]
+    name: String,
+}
+
+/// Correct twin: the name is a bound parameter.
+async fn org_lookup_checked(axum::extract::Query(q): axum::extract::Query<NameQuery>) -> Response {
+    org_answer(&q.name)
+}
+
+fn org_answer(name: &str) -> Response {
+    if name == "acme" {
+        Json(serde_json::json!({"id": 1, "name": "acme"})).into_response()
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({"error": "no such organisation"})),
+        )
+            .into_response()
+    }
+}
+
+fn html_page(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+/// Flawed: the name goes into the page as it came.
+async fn preview_flawed(axum::extract::Query(q): axum::extract::Query<NameQuery>) -> Response {
+    html_page(format!("<!doctype html><h1>Welcome, {}</h1>", q.name))
+}
+
+/// Correct twin: the name is escaped for HTML.
+async fn preview_escaped(axum::extract::Query(q): axum::extract::Query<NameQuery>) -> Response {
+    let escaped = q
+        .name
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;");
+    html_page(format!("<!doctype html><h1>Welcome, {escaped}</h1>"))
+}
+
+/// Reset requests per account (lower-cased), for the throttled twin.
+fn reset_counts() -> &'static Mutex<HashMap<String, u32>> {
+    static COUNTS: std::sync::OnceLock<Mutex<HashMap<String, u32>>> = std::sync::OnceLock::new();
+    COUNTS.get_or_init(Mutex::default)
+}
+
+/// Correct twin: 5 requests per account, then 429 with the limit headers.
+async fn password_reset(Json(body): Json<serde_json::Value>) -> Response {
+    let email = body["email"].as_str().unwrap_or("").to_lowercase();
+    let count = {
+        let mut counts = match reset_counts().lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let c = counts.entry(email).or_insert(0);
+        *c += 1;
+        *c
+    };
+    if count > 5 {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                (header::RETRY_AFTER, "1"),
+                (header::HeaderName::from_static("ratelimit-limit"), "5"),
+                (header::HeaderName::from_static("ratelimit-remaining"), "0"),
+                (header::HeaderName::from_static("ratelimit-reset"), "1"),
+            ],
+            Json(serde_json::json!({"error": "too many requests"})),
+        )
+            .into_response();
+    }
+    (
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({"status": "if the account exists, a mail is on its way"})),
+    )
+        .into_response()
+}
+
+/// Profile text for the active checks, appended to the demo profile.
+pub fn profile_text() -> String {
+    r#"
+[checks.latency]
+endpoints = ["/api/reports/export", "/api/reports/summary"]
+rate = 50
+duration = "2s"
+warmup = 3
+p95_budget = "500ms"
+
+[checks.rate_limit]
+endpoints = ["login", "password reset"]
+attempts = 30
+rate = 40
+bypass_probe = true
+
+# The `login` endpoint is declared by the access part (its login has no throttling).
+
+[[endpoint]]
+name = "password reset"
+method = "POST"
+path = "/api/password-reset"
+auth = "public"
+kind = "password_reset"
+body = { email = "member@readiness-demo.test" }
+fields = { email = "email" }
+
+[checks.input]
+allow_writes = true
+seed = 20240601
+
+[[endpoint]]
+name = "signup"
+method = "POST"
+path = "/api/signup"
+auth = "public"
+kind = "signup"
+onboarding = true
+body = { email = "new@readiness-demo.test", name = "Audit Bot", org = "audit-org" }
+fields = { email = "email", name = "name", org = "slug" }
+
+[[endpoint]]
+name = "signup v2"
+method = "POST"
+path = "/api/signup-v2"
+auth = "public"
+kind = "signup"
+onboarding = true
+body = { email = "new@readiness-demo.test", name = "Audit Bot", org = "audit-org" }
+fields = { email = "email", name = "name", org = "slug" }
+
+[[endpoint]]
+name = "org by name"
+path = "/api/orgs/by-name/{name}"
+auth = "public"
+kind = "lookup"
+params = { name = "acme" }
+
+[[endpoint]]
+name = "org lookup"
+path = "/api/orgs/lookup"
+auth = "public"
+kind = "lookup"
+query = { name = "acme" }
+
+[[endpoint]]
+name = "profile preview"
+path = "/profile/preview"
+auth = "public"
+onboarding = true
+query = { name = "Audit Bot" }
+
+[[endpoint]]
+name = "profile preview (escaped)"
+path = "/profile/preview-safe"
+auth = "public"
+onboarding = true
+query = { name = "Audit Bot" }
+"#
+    .to_string()
+}

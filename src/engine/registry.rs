@@ -6,7 +6,10 @@ use std::sync::Arc;
 use super::Check;
 
 pub fn all() -> Vec<Arc<dyn Check>> {
-    vec![Arc::new(crate::checks::https::HttpsCheck)]
+    vec![
+        Arc::new(crate::checks::https::HttpsCheck),
+        Arc::new(crate::checks::email::check::EmailCheck),
+    ]
 }
 
 /// Check ids, for argument validation and `readiness checks`.

@@ -68,6 +68,7 @@ pub struct Profile {
     pub target: Target,
     pub dns: DnsSettings,
     pub https: HttpsSettings,
+    pub email: crate::checks::email::config::EmailSettings,
     pub identities: Vec<access::Identity>,
     pub endpoints: Vec<access::Endpoint>,
     /// Notes for the log: literal secrets, defaults applied.
@@ -379,6 +380,8 @@ impl Validator<'_> {
                 timeout: dns_timeout,
             },
             https,
+            email: crate::checks::email::config::resolve(raw.checks.email, self.dir)
+                .map_err(|e| self.err(e.span, &e.key, e.message))?,
             identities,
             endpoints,
             notes: self.notes,

@@ -58,6 +58,7 @@ pub struct RawDns {
 #[serde(deny_unknown_fields)]
 pub struct RawChecks {
     pub https: Option<RawHttps>,
+    pub email: Option<crate::checks::email::config::RawEmail>,
 }
 
 /// An extra origin for the `https` check: a URL, or a table with its plain-HTTP twin.

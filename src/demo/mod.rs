@@ -6,6 +6,7 @@
 //! ([`Demo::manifest`]); the tests compare real audits with it, so the demo
 //! is the one fixture every check shares.
 
+pub mod email;
 pub mod manifest;
 pub mod pki;
 pub mod platform;
@@ -37,6 +38,7 @@ pub struct Demo {
     pub legacy_https: String,
     pub legacy_http: String,
     _listeners: Vec<Listener>,
+    _mail: email::MailDemo,
 }
 
 impl Demo {
@@ -100,6 +102,8 @@ impl Demo {
         };
         write("demo-ca.pem", &ca.pem())?;
         write("staging-access.key", &access_key)?;
+        let mail = email::MailDemo::start().await?;
+        write(email::SAMPLE_FILE, &mail.sample)?;
         let profile = format!(
             r#"# Profile for the built-in demo target, written by `readiness demo`.
 [target]
@@ -120,9 +124,10 @@ check_timeout = "60s"
 base_http_url = "{app_http}"
 origins = [{{ url = "{legacy_https}", http_url = "{legacy_http}" }}]
 pages = ["/login"]
-"#,
+{email}"#,
             scope = scope.join(", "),
             access_header = platform::ACCESS_HEADER,
+            email = mail.profile_text(),
         );
         write("readiness.toml", &profile)?;
         let profile_path = dir.path().join("readiness.toml");
@@ -136,12 +141,15 @@ pages = ["/login"]
             legacy_https,
             legacy_http,
             _listeners: listeners,
+            _mail: mail,
         })
     }
 
     /// Every finding a correct audit of the demo reports.
     pub fn manifest(&self) -> Vec<Expected> {
-        manifest::https(&self.app_https, &self.legacy_https)
+        let mut all = manifest::https(&self.app_https, &self.legacy_https);
+        all.extend(manifest::email());
+        all
     }
 }
 

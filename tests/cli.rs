@@ -51,6 +51,11 @@ fn example_profile_documents_every_key_and_loads() {
     )
     .unwrap();
     std::fs::write(dir.path().join("staging.key"), "example-key-value").unwrap();
+    std::fs::write(
+        dir.path().join("onboarding.eml"),
+        "From: a@acme.example\r\n\r\nx",
+    )
+    .unwrap();
     let path = dir.path().join("readiness.toml");
     std::fs::write(&path, text).unwrap();
     let o = std::process::Command::new(support::bin())

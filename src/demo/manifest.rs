@@ -126,3 +126,17 @@ pub fn input() -> Vec<Expected> {
     .map(|(subject, code)| expect("input", subject, code))
     .collect()
 }
+
+/// The `email` part: the good domain and the sample mail have no finding;
+/// the broken twin has these.
+pub fn email() -> Vec<Expected> {
+    [
+        "email.spf-pass-all",
+        "email.spf-lookup-limit",
+        "email.dmarc-missing",
+        "email.dkim-key-revoked",
+    ]
+    .iter()
+    .map(|code| expect("email", super::email::BROKEN_DOMAIN, code))
+    .collect()
+}

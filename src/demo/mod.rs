@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod active;
+pub mod email;
 pub mod manifest;
 pub mod ops;
 pub mod pki;
@@ -42,6 +43,7 @@ pub struct Demo {
     /// Switches of the operational part (health failing, the leaked `.env`).
     pub ops: Arc<ops::Ops>,
     _listeners: Vec<Listener>,
+    _mail: email::MailDemo,
 }
 
 impl Demo {
@@ -116,6 +118,8 @@ impl Demo {
         write("mallory.token", &mallory_token)?;
         write("carol.token", &carol_token)?;
         ops::write_env_files(dir.path())?;
+        let mail = email::MailDemo::start().await?;
+        write(email::SAMPLE_FILE, &mail.sample)?;
         let profile = format!(
             r#"# Profile for the built-in demo target, written by `readiness demo`.
 [target]
@@ -137,11 +141,12 @@ check_timeout = "60s"
 base_http_url = "{app_http}"
 origins = [{{ url = "{legacy_https}", http_url = "{legacy_http}" }}]
 pages = ["/login"]
-{access_profile}{ops_profile}"#,
+{access_profile}{ops_profile}{email}"#,
             ops_profile = ops::profile_text(&legacy_https),
             scope = scope.join(", "),
             access_header = platform::ACCESS_HEADER,
             access_profile = access_part.profile(),
+            email = mail.profile_text(),
         );
         let profile = format!("{profile}{}", active::profile_text());
         write("readiness.toml", &profile)?;
@@ -157,6 +162,7 @@ pages = ["/login"]
             legacy_http,
             ops,
             _listeners: listeners,
+            _mail: mail,
         })
     }
 
@@ -168,6 +174,7 @@ pages = ["/login"]
         all.extend(manifest::latency());
         all.extend(manifest::rate_limit());
         all.extend(manifest::input());
+        all.extend(manifest::email());
         all
     }
 }

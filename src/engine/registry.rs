@@ -17,6 +17,7 @@ pub fn all() -> Vec<Arc<dyn Check>> {
         Arc::new(crate::checks::hygiene::HygieneCheck),
         Arc::new(crate::checks::monitoring::MonitoringCheck),
         Arc::new(crate::checks::edge::EdgeCheck),
+        Arc::new(crate::checks::email::check::EmailCheck),
     ]
 }
 

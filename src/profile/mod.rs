@@ -75,6 +75,7 @@ pub struct Profile {
     pub latency: crate::checks::latency::config::LatencySettings,
     pub rate_limit: crate::checks::rate_limit::config::RateLimitSettings,
     pub input: crate::checks::input::config::InputSettings,
+    pub email: crate::checks::email::config::EmailSettings,
     pub identities: Vec<access::Identity>,
     pub endpoints: Vec<access::Endpoint>,
     pub auth: crate::checks::auth::config::AuthSettings,
@@ -425,6 +426,8 @@ impl Validator<'_> {
                 max_rps,
             )
             .map_err(|e| self.err(e.span, &e.key, e.message))?,
+            email: crate::checks::email::config::resolve(raw.checks.email, self.dir)
+                .map_err(|e| self.err(e.span, &e.key, e.message))?,
             identities,
             endpoints,
             auth: crate::checks::auth::config::resolve(raw.checks.auth)

@@ -68,6 +68,7 @@ pub struct RawChecks {
     pub latency: Option<crate::checks::latency::config::RawLatency>,
     pub rate_limit: Option<crate::checks::rate_limit::config::RawRateLimit>,
     pub input: Option<crate::checks::input::config::RawInput>,
+    pub email: Option<crate::checks::email::config::RawEmail>,
 }
 
 /// An extra origin for the `https` check: a URL, or a table with its plain-HTTP twin.

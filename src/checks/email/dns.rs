@@ -291,6 +291,38 @@ pub enum DnsSetupError {
     Resolver(String),
 }
 
+/// The hickory configuration [`HickoryDns::new`] uses: only `nameservers`
+/// (UDP, then TCP), no system files, one attempt of `timeout` per question.
+/// Other DNS users of the audit (the DKIM verifier) are built from it too.
+pub fn resolver_setup(
+    nameservers: &[SocketAddr],
+    timeout: Duration,
+) -> Result<(ResolverConfig, ResolverOpts), DnsSetupError> {
+    if nameservers.is_empty() {
+        return Err(DnsSetupError::NoNameservers);
+    }
+
+    let servers = nameservers
+        .iter()
+        .map(|addr| {
+            let mut udp = ConnectionConfig::udp();
+            udp.port = addr.port();
+            let mut tcp = ConnectionConfig::tcp();
+            tcp.port = addr.port();
+            NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
+        })
+        .collect();
+    let config = ResolverConfig::from_parts(None, vec![], servers);
+
+    let mut options = ResolverOpts::default();
+    options.timeout = timeout;
+    options.attempts = 1;
+    options.use_hosts_file = ResolveHosts::Never;
+    options.try_tcp_on_error = true;
+    options.ndots = 0;
+    Ok((config, options))
+}
+
 /// Asks real nameservers through hickory-resolver, once per (name, type).
 pub struct HickoryDns {
     resolver: TokioResolver,
@@ -303,29 +335,24 @@ impl HickoryDns {
     /// or error), reads no system configuration and no hosts file, and gives
     /// up on a question after `timeout` per attempt.
     pub fn new(nameservers: &[SocketAddr], timeout: Duration) -> Result<Self, DnsSetupError> {
-        if nameservers.is_empty() {
-            return Err(DnsSetupError::NoNameservers);
-        }
+        let (config, options) = resolver_setup(nameservers, timeout)?;
+        HickoryDns::with_config(config, options)
+    }
 
-        let servers = nameservers
-            .iter()
-            .map(|addr| {
-                let mut udp = ConnectionConfig::udp();
-                udp.port = addr.port();
-                let mut tcp = ConnectionConfig::tcp();
-                tcp.port = addr.port();
-                NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
-            })
-            .collect();
-        let config = ResolverConfig::from_parts(None, vec![], servers);
-
-        let mut options = ResolverOpts::default();
+    /// A resolver asking the system's nameservers (`/etc/resolv.conf`), for
+    /// profiles that name none.
+    pub fn system(timeout: Duration) -> Result<Self, DnsSetupError> {
+        let (config, mut options) = hickory_resolver::system_conf::read_system_conf()
+            .map_err(|e| DnsSetupError::Resolver(e.to_string()))?;
         options.timeout = timeout;
-        options.attempts = 1;
-        options.use_hosts_file = ResolveHosts::Never;
-        options.try_tcp_on_error = true;
-        options.ndots = 0;
+        HickoryDns::with_config(config, options)
+    }
 
+    /// A resolver from a ready hickory configuration.
+    pub fn with_config(
+        config: ResolverConfig,
+        options: ResolverOpts,
+    ) -> Result<Self, DnsSetupError> {
         let resolver = Resolver::builder_with_config(config, TokioRuntimeProvider::default())
             .with_options(options)
             .build()

@@ -97,7 +97,12 @@ pub struct Net {
     client: reqwest::Client,
     next_slot: tokio::sync::Mutex<Instant>,
     health: Mutex<HashMap<String, HostHealth>>,
+    memo: Mutex<HashMap<String, Memo>>,
 }
+
+/// A value computed once per run and shared by every check that asks for it
+/// by the same key (an identity's login, for example).
+pub type Memo = Arc<tokio::sync::OnceCell<Arc<dyn std::any::Any + Send + Sync>>>;
 
 impl Net {
     /// Builds the shared client from the profile.
@@ -142,6 +147,7 @@ impl Net {
             client,
             next_slot: tokio::sync::Mutex::new(start),
             health: Mutex::new(HashMap::new()),
+            memo: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -158,6 +164,16 @@ impl Net {
             allowance: Arc::new(allowance),
             cancel,
         }
+    }
+
+    /// The run-wide cell for `key`: the first check to fill it sends the
+    /// requests (from its own budget); later ones reuse the value.
+    pub fn memo_cell(&self, key: &str) -> Memo {
+        let mut memo = match self.memo.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        memo.entry(key.to_string()).or_default().clone()
     }
 
     pub fn roots(&self) -> Arc<RootCertStore> {

@@ -137,7 +137,20 @@ pub async fn credential_of(
                 value: value.expose().to_string(),
             }))
         }
-        CredentialSource::Login(login) => log_in(net, login).await.map(Some),
+        CredentialSource::Login(login) => {
+            // One login per identity per audit, shared by every check.
+            let cell = net.net().memo_cell(&format!("login:{}", identity.name));
+            let shared = cell
+                .get_or_init(|| async {
+                    let outcome: Result<Credential, String> = log_in(net, login).await;
+                    std::sync::Arc::new(outcome) as std::sync::Arc<dyn std::any::Any + Send + Sync>
+                })
+                .await;
+            match shared.downcast_ref::<Result<Credential, String>>() {
+                Some(outcome) => outcome.clone().map(Some),
+                None => Err("the shared login result has an unexpected type".to_string()),
+            }
+        }
         CredentialSource::None => Ok(None),
     }
 }

@@ -18,6 +18,7 @@ pub mod tls;
 pub mod webhook;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -95,7 +96,8 @@ pub struct Net {
     pub resolver: HostResolver,
     roots: Arc<RootCertStore>,
     client: reqwest::Client,
-    next_slot: tokio::sync::Mutex<Instant>,
+    /// The next free send slot, in nanoseconds since the run started.
+    next_slot: AtomicU64,
     health: Mutex<HashMap<String, HostHealth>>,
     memo: Mutex<HashMap<String, Memo>>,
 }
@@ -145,7 +147,7 @@ impl Net {
             resolver,
             roots: Arc::new(roots),
             client,
-            next_slot: tokio::sync::Mutex::new(start),
+            next_slot: AtomicU64::new(0),
             health: Mutex::new(HashMap::new()),
             memo: Mutex::new(HashMap::new()),
         }))
@@ -181,16 +183,19 @@ impl Net {
     }
 
     /// Waits for the next slot under the global rate cap.
+    /// Lock-free: each request claims the next slot with one atomic update.
     async fn pace(&self) {
-        let interval = Duration::from_secs_f64(1.0 / self.settings.max_rps);
-        let slot = {
-            let mut next = self.next_slot.lock().await;
-            let now = Instant::now();
-            let slot = (*next).max(now);
-            *next = slot + interval;
-            slot
-        };
-        tokio::time::sleep_until(slot.into()).await;
+        let interval = (1e9 / self.settings.max_rps) as u64;
+        let start = self.journal.start();
+        let now = start.elapsed().as_nanos() as u64;
+        let mut slot = now;
+        let _ = self.next_slot.fetch_update(Ordering::AcqRel, Ordering::Acquire, |next| {
+            slot = next.max(now);
+            Some(slot + interval)
+        });
+        if slot > now {
+            tokio::time::sleep_until((start + Duration::from_nanos(slot)).into()).await;
+        }
     }
 
     /// Waits while the host is paused by `Retry-After` or back-off.

@@ -244,9 +244,36 @@ pub async fn audit_profile(profile: Profile, args: &OutputArgs, redactor: Redact
     for note in &profile.notes {
         tracing::warn!("{note}");
     }
+    if registry::all()
+        .iter()
+        .all(|c| !selection.includes(c.meta().id))
+    {
+        eprintln!("error: --only/--skip leave no check to run");
+        return EXIT_USAGE;
+    }
     if args.dry_run {
         print!("{}", redactor.redact(&dry_run(&profile, &selection)));
         return EXIT_OK;
+    }
+    // Output files are checked before anything is sent, so a typo costs no traffic.
+    let mut paths: Vec<&Path> = outputs.iter().filter_map(|o| o.path.as_deref()).collect();
+    paths.extend(args.journal.as_deref());
+    for (i, p) in paths.iter().enumerate() {
+        if paths[..i].contains(p) {
+            eprintln!(
+                "error: {} is named by two outputs; give each its own path",
+                p.display()
+            );
+            return EXIT_USAGE;
+        }
+        if let Err(e) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+        {
+            eprintln!("error: cannot write {}: {e}; nothing was sent", p.display());
+            return EXIT_USAGE;
+        }
     }
 
     let start = Instant::now();
@@ -278,8 +305,12 @@ pub async fn audit_profile(profile: Profile, args: &OutputArgs, redactor: Redact
     )
     .await;
     watcher.abort();
+    let mut card = redacted_card(card, &redactor);
+    let code = exit_code(&card, threshold(args.fail_on), args.fail_on_error, false);
+    card.run.fail_on = Some(threshold(args.fail_on));
+    card.run.exit_code = Some(code);
 
-    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let colour = std::io::stdout().is_terminal() && !no_color();
     let mut write_failed = false;
     for out in &outputs {
         let text = redactor.redact(&report::render(
@@ -307,12 +338,31 @@ pub async fn audit_profile(profile: Profile, args: &OutputArgs, redactor: Redact
         eprintln!("error: cannot write the journal {}: {e}", p.display());
         write_failed = true;
     }
-    exit_code(
-        &card,
-        threshold(args.fail_on),
-        args.fail_on_error,
-        write_failed,
-    )
+    // Everything went to files: say the outcome on stderr so a person sees it.
+    if outputs.iter().all(|o| o.path.is_some()) && !args.quiet {
+        eprintln!(
+            "readiness: verdict {}{}; {} requests sent",
+            card.verdict,
+            report::table::gate_note(&card),
+            card.run.requests_sent
+        );
+    }
+    if write_failed { EXIT_USAGE } else { code }
+}
+
+/// `NO_COLOR` set to a non-empty value disables colour (no-color.org).
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// The scorecard with every string passed through the redactor, so each
+/// renderer starts from clean values (text redaction still runs after).
+fn redacted_card(card: Scorecard, redactor: &Redactor) -> Scorecard {
+    let Ok(mut value) = serde_json::to_value(&card) else {
+        return card;
+    };
+    redactor.redact_json(&mut value);
+    serde_json::from_value(value).unwrap_or(card)
 }
 
 /// Maps a scorecard to the exit code (precedence 2, 1, 3, 0; 130 when interrupted).
@@ -422,7 +472,7 @@ fn init_logging(args: &OutputArgs, redactor: &Redactor) {
         .with_env_filter(filter)
         .with_writer(writer)
         .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(std::io::stderr().is_terminal() && !no_color())
         .try_init();
 }
 

@@ -37,6 +37,10 @@ impl Redactor {
         let mut forms = vec![value.to_string()];
         let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
         forms.push(encoded);
+        // As it appears inside JSON text (quotes, backslashes, control characters escaped).
+        if let Ok(json) = serde_json::to_string(value) {
+            forms.push(json[1..json.len() - 1].to_string());
+        }
         let mut secrets = match self.secrets.write() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
@@ -65,6 +69,30 @@ impl Redactor {
         out
     }
 
+    /// Redacts every string inside a JSON value (keys and values).
+    pub fn redact_json(&self, value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(s) => {
+                let red = self.redact(s);
+                if red != *s {
+                    *s = red;
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
+            serde_json::Value::Object(map) => {
+                let entries: Vec<(String, serde_json::Value)> = std::mem::take(map)
+                    .into_iter()
+                    .map(|(k, mut v)| {
+                        self.redact_json(&mut v);
+                        (self.redact(&k), v)
+                    })
+                    .collect();
+                map.extend(entries);
+            }
+            _ => {}
+        }
+    }
+
     /// How many distinct forms are registered (for tests and `-v` logs).
     pub fn len(&self) -> usize {
         self.secrets.read().map(|s| s.len()).unwrap_or(0)
@@ -85,6 +113,18 @@ mod tests {
         r.register("s3cr3t value&x");
         let out = r.redact("a=s3cr3t value&x b=s3cr3t+value%26x");
         assert_eq!(out, "a=*** b=***");
+    }
+
+    #[test]
+    fn json_escaped_forms_are_masked_too() {
+        let r = Redactor::new();
+        r.register("Pq7 \"quoted\" <b>");
+        let text =
+            serde_json::to_string(&serde_json::json!({"e": "key=Pq7 \"quoted\" <b>!"})).unwrap();
+        assert!(!r.redact(&text).contains("quoted"), "{}", r.redact(&text));
+        let mut v = serde_json::json!({"e": ["key=Pq7 \"quoted\" <b>!"]});
+        r.redact_json(&mut v);
+        assert_eq!(v["e"][0], "key=***!");
     }
 
     #[test]

@@ -148,3 +148,119 @@ fn completions_for_bash() {
     assert!(o.status.success());
     assert!(stdout(&o).contains("readiness"));
 }
+
+#[test]
+fn profile_mistakes_found_late_elsewhere_are_caught_by_validate() {
+    let base = "[target]\nname = \"x\"\nbase_url = \"https://a.test/\"\nscope = [\"a.test\"]\n";
+    let cases = [
+        (
+            "[target]\nname = \"x\"\nbase_url = \"https://u:pw-in-url-123@a.test/\"\nscope = [\"a.test\"]\n"
+                .to_string(),
+            "user name or password",
+        ),
+        (format!("{base}[checks.https]\norigins = [\"https://b.test/\"]\n"), "outside [target] scope"),
+        (
+            format!("{base}[checks.https]\nbase_http_url = \"http://a.test:8080/\"\n"),
+            "outside [target] scope",
+        ),
+        (format!("{base}[target.headers]\nX-Key = \"line\\nbreak\"\n"), "not a valid HTTP header value"),
+    ];
+    for (text, expected) in cases {
+        let (_d, path) = write_profile(&text);
+        let o = run(&["validate", "--profile", path.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{text}");
+        let err = stderr(&o);
+        assert!(err.contains(expected), "{text}: {err}");
+        assert!(
+            !err.contains("pw-in-url-123"),
+            "the password in the URL was printed: {err}"
+        );
+    }
+}
+
+#[test]
+fn empty_selection_and_unwritable_outputs_stop_before_sending() {
+    let server = start(Behaviour::Fixed(
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".into(),
+    ));
+    let (dir, path) = write_profile(&profile_for(server.port));
+    let p = path.to_str().unwrap();
+    let ids = readiness::engine::registry::ids().join(",");
+    let same = dir.path().join("same.out");
+    let same_json = format!("json={}", same.display());
+    let same_md = format!("markdown={}", same.display());
+    for args in [
+        vec!["audit", "--profile", p, "--skip", ids.as_str()],
+        vec![
+            "audit",
+            "--profile",
+            p,
+            "--journal",
+            "/nonexistent-dir/j.jsonl",
+        ],
+        vec![
+            "audit",
+            "--profile",
+            p,
+            "--format",
+            "json=/nonexistent-dir/o.json",
+        ],
+        vec![
+            "audit",
+            "--profile",
+            p,
+            "--format",
+            same_json.as_str(),
+            "--format",
+            same_md.as_str(),
+        ],
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+    assert_eq!(server.hits(), 0, "nothing may be sent");
+}
+
+#[test]
+fn profile_headers_never_travel_over_plain_http() {
+    let http = start(Behaviour::Fixed(
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".into(),
+    ));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = format!(
+        "[target]\nname = \"x\"\nbase_url = \"https://127.0.0.1:{closed}/\"\n\
+         scope = [\"127.0.0.1:{closed}\", \"127.0.0.1:{http}\"]\ntimeout = \"2s\"\n\
+         [target.headers]\nX-Key = \"header-secret-over-http-991\"\n\
+         [checks.https]\nbase_http_url = \"http://127.0.0.1:{http}/\"\nlegacy_tls_probe = false\n",
+        http = http.port
+    );
+    let (dir, path) = write_profile(&text);
+    let o = run(&[
+        "audit",
+        "--profile",
+        path.to_str().unwrap(),
+        "--only",
+        "https",
+        "--format",
+        &format!("json={}", dir.path().join("o.json").display()),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let heads = http.heads.lock().unwrap().clone();
+    assert!(!heads.is_empty());
+    for head in heads {
+        assert!(
+            !head.contains("header-secret-over-http-991"),
+            "secret sent over http: {head}"
+        );
+    }
+    // Everything went to a file: the verdict is still said on stderr.
+    assert!(
+        stderr(&o).contains("readiness: verdict fail"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -231,7 +231,8 @@ pub async fn command(args: DemoArgs, redactor: Redactor) -> i32 {
             "Audit it with: readiness audit --profile {}",
             demo.profile_path.display()
         );
-        let _ = tokio::signal::ctrl_c().await;
+        // Stop on Ctrl-C or SIGTERM alike, so the temp folder (with its keys) is removed.
+        wait_for_stop().await;
         return crate::app::EXIT_OK;
     }
     let profile = match crate::profile::load(&demo.profile_path, &redactor) {
@@ -242,4 +243,20 @@ pub async fn command(args: DemoArgs, redactor: Redactor) -> i32 {
         }
     };
     crate::app::audit_profile(profile, &args.output, redactor).await
+}
+
+/// Waits for Ctrl-C, or SIGTERM where there is one.
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

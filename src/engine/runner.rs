@@ -217,6 +217,8 @@ pub async fn run(
             suppressed_findings,
             seed,
             interrupted: interrupt.is_cancelled(),
+            fail_on: None,
+            exit_code: None,
         },
     }
 }

@@ -208,8 +208,11 @@ impl CheckNet {
             .client
             .request(req.method.clone(), req.url.clone())
             .timeout(timeout);
-        for (name, secret) in &self.net.settings.headers {
-            builder = builder.header(name.as_str(), secret.expose());
+        // Profile headers carry secrets: never over plain HTTP.
+        if req.url.scheme() == "https" {
+            for (name, secret) in &self.net.settings.headers {
+                builder = builder.header(name.as_str(), secret.expose());
+            }
         }
         for (name, value) in &req.headers {
             builder = builder.header(name.as_str(), value.as_str());

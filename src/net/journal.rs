@@ -109,7 +109,11 @@ impl Journal {
     pub fn to_jsonl(&self, redactor: &Redactor) -> String {
         let mut out = String::new();
         for e in self.entries() {
-            if let Ok(line) = serde_json::to_string(&e) {
+            let Ok(mut value) = serde_json::to_value(&e) else {
+                continue;
+            };
+            redactor.redact_json(&mut value);
+            if let Ok(line) = serde_json::to_string(&value) {
                 out.push_str(&redactor.redact(&line));
                 out.push('\n');
             }

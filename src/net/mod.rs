@@ -189,10 +189,12 @@ impl Net {
         let start = self.journal.start();
         let now = start.elapsed().as_nanos() as u64;
         let mut slot = now;
-        let _ = self.next_slot.fetch_update(Ordering::AcqRel, Ordering::Acquire, |next| {
-            slot = next.max(now);
-            Some(slot + interval)
-        });
+        let _ = self
+            .next_slot
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |next| {
+                slot = next.max(now);
+                Some(slot + interval)
+            });
         if slot > now {
             tokio::time::sleep_until((start + Duration::from_nanos(slot)).into()).await;
         }

@@ -204,7 +204,8 @@ impl Locator<'_> {
     /// Best effort: the table header and key written at a position.
     fn key_at(&self, offset: usize) -> String {
         let before = &self.text[..offset];
-        let table = before
+        let line_begin = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let table = self.text[..line_begin]
             .lines()
             .rev()
             .map(str::trim)
@@ -252,6 +253,15 @@ impl Validator<'_> {
                 format!("`{}` is not a URL ({e})", value.get_ref()),
             )
         })?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(self.err(
+                value.span(),
+                key,
+                "a URL here must not carry a user name or password (it would be printed and \
+                 sent everywhere); send credentials as a secret in [target.headers], e.g. \
+                 Authorization = \"${STAGING_BASIC_AUTH}\"",
+            ));
+        }
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
             return Err(self.err(
                 value.span(),
@@ -348,6 +358,14 @@ impl Validator<'_> {
                 return Err(self.err(spec.span(), &key, "not a valid HTTP header name"));
             }
             let secret = self.secret(spec, &key)?;
+            if http::HeaderValue::from_str(secret.expose()).is_err() {
+                return Err(self.err(
+                    spec.span(),
+                    &key,
+                    "the value is not a valid HTTP header value (a line break or control \
+                     character?); fix the variable or file it comes from",
+                ));
+            }
             headers.push((name.clone(), secret));
         }
 
@@ -360,7 +378,7 @@ impl Validator<'_> {
         let dns_timeout =
             self.duration(&raw.dns.timeout, "[dns] timeout", Duration::from_secs(3))?;
 
-        let https = self.https(raw.checks.https.unwrap_or_default(), &base_url)?;
+        let https = self.https(raw.checks.https.unwrap_or_default(), &base_url, &scope)?;
         let identities = self.identities(&raw.identities, &base_url, &scope)?;
         let hygiene = crate::checks::hygiene::config::resolve(
             raw.checks.hygiene,
@@ -687,9 +705,41 @@ impl Validator<'_> {
         Ok(out)
     }
 
-    fn https(&self, raw: RawHttps, base_url: &Url) -> Result<HttpsSettings, ProfileError> {
+    /// Keeps a URL the profile names for a check only when the scope allows it.
+    fn in_scope(
+        &self,
+        url: Url,
+        span: Range<usize>,
+        key: &str,
+        scope: &Scope,
+    ) -> Result<Url, ProfileError> {
+        if scope.allows_url(&url) {
+            Ok(url)
+        } else {
+            Err(self.err(
+                span,
+                key,
+                format!(
+                    "`{url}` is outside [target] scope; add its host (with the port if it is \
+                     not 80 or 443) to scope or remove it here"
+                ),
+            ))
+        }
+    }
+
+    fn https(
+        &self,
+        raw: RawHttps,
+        base_url: &Url,
+        scope: &Scope,
+    ) -> Result<HttpsSettings, ProfileError> {
         let base_http = match &raw.base_http_url {
-            Some(v) => Some(self.url(v, "[checks.https] base_http_url")?),
+            Some(v) => Some(self.in_scope(
+                self.url(v, "[checks.https] base_http_url")?,
+                v.span(),
+                "[checks.https] base_http_url",
+                scope,
+            )?),
             None => derive_http_url(base_url),
         };
         let mut origins = vec![HttpsOrigin {
@@ -700,8 +750,11 @@ impl Validator<'_> {
             let key = "[checks.https] origins";
             let as_url = |text: &str| Spanned::new(origin.span(), text.to_string());
             let url = self.url(&as_url(&origin.get_ref().url), key)?;
+            let url = self.in_scope(https_form(&url), origin.span(), key, scope)?;
             let http_url = match &origin.get_ref().http_url {
-                Some(h) => Some(self.url(&as_url(h), key)?),
+                Some(h) => {
+                    Some(self.in_scope(self.url(&as_url(h), key)?, origin.span(), key, scope)?)
+                }
                 None => derive_http_url(&url),
             };
             let origin = HttpsOrigin {

@@ -257,6 +257,12 @@ pub struct RunFigures {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     pub interrupted: bool,
+    /// The `--fail-on` threshold the exit code was computed with.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fail_on: Option<Severity>,
+    /// The exit code of the run that produced this scorecard.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub exit_code: Option<i32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

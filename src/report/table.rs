@@ -90,7 +90,7 @@ pub fn render(card: &Scorecard, colour: bool) -> String {
         ));
     }
     out.push_str(&format!(
-        "\n{} requests sent ({} refused), peak {}/s, {} of budget {}, took {}{}.\nVerdict: {}\n",
+        "\n{} requests sent ({} refused), peak {}/s, {} of budget {}, took {}{}.\nVerdict: {}{}\n",
         r.requests_sent,
         r.requests_refused,
         r.peak_rps,
@@ -102,9 +102,24 @@ pub fn render(card: &Scorecard, colour: bool) -> String {
         } else {
             ""
         },
-        paint(card.verdict, colour)
+        paint(card.verdict, colour),
+        gate_note(card)
     ));
     out
+}
+
+/// Explains the exit code next to the verdict, so a `fail` row with exit 0 is not a surprise.
+pub fn gate_note(card: &Scorecard) -> String {
+    let (Some(code), Some(fail_on)) = (card.run.exit_code, card.run.fail_on) else {
+        return String::new();
+    };
+    match code {
+        0 => format!(" (exit 0: no failing finding at or above {fail_on}, the --fail-on level)"),
+        1 => format!(" (exit 1: a failing finding at or above {fail_on})"),
+        3 => " (exit 3: a check ended in error and --fail-on-error is set)".to_string(),
+        130 => " (exit 130: interrupted)".to_string(),
+        other => format!(" (exit {other})"),
+    }
 }
 
 fn summarise_codes(row: &super::model::SubjectRow) -> String {

@@ -31,6 +31,8 @@ pub enum Behaviour {
 pub struct Hostile {
     pub port: u16,
     pub hits: Arc<AtomicUsize>,
+    /// Request heads received by `Fixed` servers, for asserting what was sent.
+    pub heads: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Hostile {
@@ -48,6 +50,8 @@ pub fn start(behaviour: Behaviour) -> Hostile {
     let port = std_listener.local_addr().expect("addr").port();
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
+    let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorder = heads.clone();
     rt.spawn(async move {
         let Ok(listener) = TcpListener::from_std(std_listener) else {
             return;
@@ -58,12 +62,13 @@ pub fn start(behaviour: Behaviour) -> Hostile {
             };
             counter.fetch_add(1, Ordering::SeqCst);
             let behaviour = behaviour.clone();
+            let recorder = recorder.clone();
             tokio::spawn(async move {
-                let _ = answer(stream, behaviour).await;
+                let _ = answer(stream, behaviour, recorder).await;
             });
         }
     });
-    Hostile { port, hits }
+    Hostile { port, hits, heads }
 }
 
 async fn read_head(stream: &mut TcpStream) -> std::io::Result<String> {
@@ -79,7 +84,11 @@ async fn read_head(stream: &mut TcpStream) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
-async fn answer(mut stream: TcpStream, behaviour: Behaviour) -> std::io::Result<()> {
+async fn answer(
+    mut stream: TcpStream,
+    behaviour: Behaviour,
+    heads: Arc<std::sync::Mutex<Vec<String>>>,
+) -> std::io::Result<()> {
     match behaviour {
         Behaviour::Silent => {
             tokio::time::sleep(Duration::from_secs(120)).await;
@@ -98,7 +107,10 @@ async fn answer(mut stream: TcpStream, behaviour: Behaviour) -> std::io::Result<
             stream.shutdown().await
         }
         Behaviour::Fixed(raw) => {
-            let _ = read_head(&mut stream).await?;
+            let head = read_head(&mut stream).await?;
+            if let Ok(mut h) = heads.lock() {
+                h.push(head);
+            }
             stream.write_all(raw.as_bytes()).await?;
             stream.shutdown().await
         }

@@ -132,6 +132,9 @@ fn duration(
 }
 
 /// Resolves `[checks.monitoring]`; secrets are registered with `redactor`.
+/// Requests one `readiness watch` cycle may send unless the profile says otherwise.
+pub const DEFAULT_WATCH_REQUESTS: u64 = 200;
+
 pub fn resolve(
     raw: Option<RawMonitoring>,
     base_url: &Url,
@@ -141,7 +144,11 @@ pub fn resolve(
     redactor: &Redactor,
 ) -> Result<MonitoringSettings, ConfigError> {
     let Some(raw) = raw else {
-        return Ok(MonitoringSettings::default());
+        // No [checks.monitoring]: the check skips, and `watch` keeps its default cycle budget.
+        return Ok(MonitoringSettings {
+            watch_max_requests: DEFAULT_WATCH_REQUESTS,
+            ..MonitoringSettings::default()
+        });
     };
     let mut health = Vec::new();
     for h in &raw.health {
@@ -253,7 +260,10 @@ pub fn resolve(
             Duration::from_secs(300),
         )?,
         webhook,
-        watch_max_requests: raw.watch_max_requests.unwrap_or(200).max(1),
+        watch_max_requests: raw
+            .watch_max_requests
+            .unwrap_or(DEFAULT_WATCH_REQUESTS)
+            .max(1),
     })
 }
 

@@ -185,7 +185,8 @@ impl Net {
     /// Waits for the next slot under the global rate cap.
     /// Lock-free: each request claims the next slot with one atomic update.
     async fn pace(&self) {
-        let interval = (1e9 / self.settings.max_rps) as u64;
+        // 1 % headroom so scheduling jitter never puts max_rps + 1 starts in one second.
+        let interval = (1.01e9 / self.settings.max_rps) as u64;
         let start = self.journal.start();
         let now = start.elapsed().as_nanos() as u64;
         let mut slot = now;

@@ -32,6 +32,7 @@ const PAGE_HOPS: usize = 2;
 /// Every code this part can emit (for the check's code list).
 pub const CODES: &[&str] = &[
     "https.landing-unreachable",
+    "https.page-unavailable",
     "https.hsts-missing",
     "https.hsts-invalid",
     "https.hsts-disabled",
@@ -122,7 +123,25 @@ pub async fn audit(
         let Ok(url) = origin.url.join(page) else {
             continue;
         };
-        let chain = ctx.net.follow(HttpRequest::get(url), PAGE_HOPS).await;
+        let chain = ctx
+            .net
+            .follow(HttpRequest::get(url.clone()), PAGE_HOPS)
+            .await;
+        let status = chain.last.as_ref().map(|r| r.status);
+        if chain.stop.is_some() || status.is_some_and(|s| s >= 400) {
+            part.findings.push(
+                Finding::new(
+                    "https.page-unavailable",
+                    Severity::Info,
+                    Outcome::Warn,
+                    subject,
+                    format!("the page {page} from [checks.https] pages could not be judged"),
+                )
+                .at(url.to_string())
+                .evidence(chain.describe())
+                .fix("correct the path in [checks.https] pages, or remove it"),
+            );
+        }
         for hop in &chain.hops {
             cookie_sources.push((hop.url.to_string(), hop.headers.clone()));
         }

@@ -122,11 +122,11 @@ fn json_output_validates_against_the_schema() {
 
 #[test]
 fn fail_on_threshold_sets_the_exit_code() {
-    // The access part plants critical flaws; without it the worst failure is
-    // high, so --fail-on critical lets the audit pass.
+    // The access and secrets parts plant critical flaws; without them the
+    // worst failure is high, so --fail-on critical lets the audit pass.
     let (o, _card, _dir) = audit_json(&["--fail-on", "critical"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let (o, _card, _dir) = audit_json(&["--fail-on", "critical", "--skip", "auth,tenant"]);
+    let (o, _card, _dir) = audit_json(&["--fail-on", "critical", "--skip", "auth,tenant,secrets"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let (o, _card, _dir) = audit_json(&["--fail-on", "low"]);
     assert_eq!(o.status.code(), Some(1));

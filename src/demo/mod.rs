@@ -11,6 +11,7 @@ pub mod manifest;
 pub mod ops;
 pub mod pki;
 pub mod platform;
+pub mod secrets;
 pub mod serve;
 
 use std::path::PathBuf;
@@ -40,6 +41,8 @@ pub struct Demo {
     pub legacy_http: String,
     /// Switches of the operational part (health failing, the leaked `.env`).
     pub ops: Arc<ops::Ops>,
+    /// The credentials the secrets part planted (secrets: never print them).
+    pub secrets: Arc<secrets::SecretsDemo>,
     _listeners: Vec<Listener>,
 }
 
@@ -57,10 +60,12 @@ impl Demo {
         let io = |e: std::io::Error| format!("cannot start the demo servers: {e}");
 
         let access_part = access::AccessDemo::new();
+        let secrets_part = Arc::new(secrets::SecretsDemo::new());
         let app_tls = serve::serve(
             ops::app_router(
                 platform::https_router(Arc::new(site_app(&access_key, None)))
-                    .merge(access::router(access_part.clone())),
+                    .merge(access::router(access_part.clone()))
+                    .merge(secrets::router(secrets_part.clone())),
                 ops.clone(),
             ),
             Some(app_leaf.server_config()?),
@@ -114,6 +119,7 @@ impl Demo {
         write("mallory.token", &mallory_token)?;
         write("carol.token", &carol_token)?;
         ops::write_env_files(dir.path())?;
+        secrets_part.write_repo(dir.path())?;
         let profile = format!(
             r#"# Profile for the built-in demo target, written by `readiness demo`.
 [target]
@@ -135,11 +141,12 @@ allow_writes = true
 base_http_url = "{app_http}"
 origins = [{{ url = "{legacy_https}", http_url = "{legacy_http}" }}]
 pages = ["/login"]
-{access_profile}{ops_profile}"#,
+{access_profile}{ops_profile}{secrets_profile}"#,
             ops_profile = ops::profile_text(&legacy_https),
             scope = scope.join(", "),
             access_header = platform::ACCESS_HEADER,
             access_profile = access_part.profile(),
+            secrets_profile = secrets::SecretsDemo::profile_text(),
         );
         write("readiness.toml", &profile)?;
         let profile_path = dir.path().join("readiness.toml");
@@ -153,6 +160,7 @@ pages = ["/login"]
             legacy_https,
             legacy_http,
             ops,
+            secrets: secrets_part,
             _listeners: listeners,
         })
     }
@@ -162,6 +170,7 @@ pages = ["/login"]
         let mut all = manifest::https(&self.app_https, &self.legacy_https);
         all.extend(manifest::access());
         all.extend(manifest::ops(&self.app_https, &self.legacy_https));
+        all.extend(manifest::secrets(&self.app_https));
         all
     }
 }
@@ -201,6 +210,9 @@ pub async fn command(args: DemoArgs, redactor: Redactor) -> i32 {
     };
     redactor.register(&demo.access_key);
     redactor.register(&demo.ops.leaked_secret());
+    for value in demo.secrets.planted() {
+        redactor.register(&value);
+    }
     if args.serve {
         println!("Demo target running (Ctrl-C to stop):");
         println!(

@@ -11,6 +11,7 @@ pub fn all() -> Vec<Arc<dyn Check>> {
         Arc::new(crate::checks::auth::AuthCheck),
         Arc::new(crate::checks::tenant::TenantCheck),
         Arc::new(crate::checks::cors::CorsCheck),
+        Arc::new(crate::checks::secrets::SecretsCheck),
         Arc::new(crate::checks::hygiene::HygieneCheck),
         Arc::new(crate::checks::monitoring::MonitoringCheck),
         Arc::new(crate::checks::edge::EdgeCheck),

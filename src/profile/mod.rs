@@ -72,6 +72,7 @@ pub struct Profile {
     pub hygiene: crate::checks::hygiene::config::HygieneSettings,
     pub monitoring: crate::checks::monitoring::config::MonitoringSettings,
     pub edge: crate::checks::edge::config::EdgeSettings,
+    pub secrets: crate::checks::secrets::config::SecretsSettings,
     pub identities: Vec<access::Identity>,
     pub endpoints: Vec<access::Endpoint>,
     pub auth: crate::checks::auth::config::AuthSettings,
@@ -376,6 +377,13 @@ impl Validator<'_> {
         .map_err(|e| self.err(e.span, &e.key, e.message))?;
         let edge = crate::checks::edge::config::resolve(raw.checks.edge, &base_url, &scope)
             .map_err(|e| self.err(e.span, &e.key, e.message))?;
+        let secrets = crate::checks::secrets::config::resolve(
+            raw.checks.secrets,
+            &base_url,
+            &scope,
+            self.dir,
+        )
+        .map_err(|e| self.err(e.span, &e.key, e.message))?;
         let endpoints = self.endpoints(&raw.endpoints, &identities)?;
         let endpoints = self.import_openapi(raw.openapi.as_ref(), endpoints, &identities)?;
 
@@ -408,6 +416,7 @@ impl Validator<'_> {
             hygiene,
             monitoring,
             edge,
+            secrets,
             identities,
             endpoints,
             auth: crate::checks::auth::config::resolve(raw.checks.auth)

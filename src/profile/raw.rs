@@ -65,6 +65,7 @@ pub struct RawChecks {
     pub hygiene: Option<crate::checks::hygiene::config::RawHygiene>,
     pub monitoring: Option<crate::checks::monitoring::config::RawMonitoring>,
     pub edge: Option<crate::checks::edge::config::RawEdge>,
+    pub secrets: Option<crate::checks::secrets::config::RawSecrets>,
 }
 
 /// An extra origin for the `https` check: a URL, or a table with its plain-HTTP twin.

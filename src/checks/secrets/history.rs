@@ -426,3 +426,10 @@ fn blobs_in_head(repo: &Path, wanted: &HashSet<String>) -> anyhow::Result<HashSe
     }
     Ok(present)
 }
+
+/// The top folder of the git work tree holding `path`, or `None` when `path`
+/// is not inside a repository (or git cannot be run).
+pub fn repository_root(path: &Path) -> Option<std::path::PathBuf> {
+    let top = git_output(path, &["rev-parse", "--show-toplevel"]).ok()?;
+    (!top.is_empty()).then(|| std::path::PathBuf::from(top))
+}

@@ -408,7 +408,10 @@ fn scan_local(s: &SecretsSettings, scanner: &Scanner) -> Vec<SubjectRow> {
                             "{why}; {} blobs scanned, older commits were never fetched",
                             h.blobs
                         ))
-                        .fix("scan a full clone (git fetch --unshallow) so no old commit hides a key"),
+                        .fix(
+                            "scan a full clone (git fetch --unshallow) so no old commit \
+                             hides a key",
+                        ),
                     );
                 }
                 let row = if h.blobs == 0 && out.is_empty() {

@@ -227,6 +227,7 @@ fn typed(content_type: &'static str, body: String) -> Response {
 pub fn router(part: Arc<SecretsDemo>) -> Router {
     let page = "<!doctype html><html><head><title>Billing console</title>\
         <link rel=\"stylesheet\" href=\"/assets/console.css\">\
+        <script src=\"https://cdn.readiness-demo-assets.test/analytics.js\"></script>\
         <script src=\"/assets/vendor.js\"></script>\
         <script src=\"/assets/console.js\"></script></head>\
         <body><div id=\"console\"></div></body></html>";

@@ -515,6 +515,8 @@ struct SiteTally {
     maps: u64,
     out_of_scope: u64,
     over_cap: u64,
+    /// Bundle URLs that answered an HTML page.
+    not_bundles: u64,
     failed: Vec<String>,
 }
 
@@ -569,6 +571,11 @@ async fn scan_site(ctx: &Context, s: &SecretsSettings, scanner: &Scanner) -> Sub
                 continue;
             }
         };
+        if r.content_type().starts_with("text/html") {
+            // An SPA catch-all answering a missing bundle: nothing to scan or map.
+            tally.not_bundles += 1;
+            continue;
+        }
         tally.bundles += 1;
         found.extend(scanner.scan_bytes(&r.body, &Origin::url(bundle.as_str())));
         let reference = source_map_reference(&r.body);
@@ -633,6 +640,7 @@ async fn scan_site(ctx: &Context, s: &SecretsSettings, scanner: &Scanner) -> Sub
         .measure("source_maps", tally.maps)
         .measure("skipped_out_of_scope", tally.out_of_scope)
         .measure("skipped_over_cap", tally.over_cap)
+        .measure("html_instead_of_bundle", tally.not_bundles)
         .measure("requests_failed", tally.failed.len() as u64)
         .measure(SUPPRESSED_KEY, suppressed.len() as u64)
 }

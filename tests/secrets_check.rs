@@ -380,6 +380,19 @@ fn no_planted_secret_reaches_any_output() {
         outputs[5].1.contains("console.js.map"),
         "journal misses the map"
     );
+    // The out-of-scope script is counted, never fetched.
+    assert!(
+        !outputs[5].1.contains("readiness-demo-assets"),
+        "fetched out of scope"
+    );
+    let site_row = card["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["subjects"].as_array().unwrap())
+        .find(|s| s["subject"].as_str().unwrap().starts_with("https://"))
+        .unwrap();
+    assert_eq!(site_row["measurements"]["skipped_out_of_scope"], 1);
 
     let mut hits = Vec::new();
     for value in &planted {

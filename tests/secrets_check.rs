@@ -406,3 +406,39 @@ fn no_planted_secret_reaches_any_output() {
     assert!(hits.is_empty(), "raw values leaked: {hits:?}");
     drop(demo);
 }
+
+#[test]
+fn a_key_written_while_merging_is_attributed_to_the_merge_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("m");
+    write(&repo, "a.txt", "base\n");
+    git(&repo, &["init", "-q"]);
+    commit_all(&repo, "base");
+    git(&repo, &["checkout", "-q", "-b", "feature"]);
+    write(&repo, "b.txt", "feature\n");
+    commit_all(&repo, "feature");
+    git(&repo, &["checkout", "-q", "main"]);
+    git(&repo, &["merge", "-q", "--no-ff", "--no-commit", "feature"]);
+    write(
+        &repo,
+        "merge.js",
+        &format!("const t = \"{}\";\n", github_token()),
+    );
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "merge feature"]);
+    let head = Command::new("git")
+        .arg("-C")
+        .arg(&repo)
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+
+    let profile = local_profile(dir.path(), "paths = [\"m\"]\n");
+    let (_o, card) = audit(&profile);
+    let text = card.to_string();
+    assert!(
+        text.contains(&format!("also committed in {head}")),
+        "merge commit {head} not named: {text}"
+    );
+}

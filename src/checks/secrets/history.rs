@@ -334,8 +334,9 @@ pub struct Introduction {
     pub path: String,
 }
 
-/// Finds, for each wanted blob, the oldest commit whose diff adds it. One
-/// streaming pass over `git log --raw`, stopped as soon as all are found.
+/// Finds, for each wanted blob, the oldest commit whose diff adds it (merge
+/// commits diffed against their first parent). One streaming pass over
+/// `git log --raw`, stopped as soon as all are found.
 pub fn attribute(
     repo: &Path,
     wanted: &HashSet<String>,
@@ -353,6 +354,8 @@ pub fn attribute(
             "--raw",
             "--no-abbrev",
             "--no-renames",
+            // A blob written while resolving a merge exists only in the merge commit.
+            "--diff-merges=first-parent",
             "--format=%x01%H %cI",
         ])
         .stdout(Stdio::piped())

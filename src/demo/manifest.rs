@@ -140,3 +140,15 @@ pub fn email() -> Vec<Expected> {
     .map(|code| expect("email", super::email::BROKEN_DOMAIN, code))
     .collect()
 }
+
+/// The secrets part (`demo/secrets.rs`): the planted keys, none of the decoys.
+pub fn secrets(app_https: &str) -> Vec<Expected> {
+    let site = origin(app_https);
+    vec![
+        expect("secrets", "repo (work tree)", "secrets.live-credential"),
+        expect("secrets", "repo (work tree)", "secrets.test-key"),
+        expect("secrets", "repo (git history)", "secrets.history-only"),
+        expect("secrets", &site, "secrets.live-credential"),
+        expect("secrets", &site, "secrets.source-map-public"),
+    ]
+}

@@ -13,6 +13,7 @@ pub mod manifest;
 pub mod ops;
 pub mod pki;
 pub mod platform;
+pub mod secrets;
 pub mod serve;
 
 use std::path::PathBuf;
@@ -42,6 +43,8 @@ pub struct Demo {
     pub legacy_http: String,
     /// Switches of the operational part (health failing, the leaked `.env`).
     pub ops: Arc<ops::Ops>,
+    /// The credentials the secrets part planted (secrets: never print them).
+    pub secrets: Arc<secrets::SecretsDemo>,
     _listeners: Vec<Listener>,
     _mail: email::MailDemo,
 }
@@ -60,11 +63,13 @@ impl Demo {
         let io = |e: std::io::Error| format!("cannot start the demo servers: {e}");
 
         let access_part = access::AccessDemo::new();
+        let secrets_part = Arc::new(secrets::SecretsDemo::new());
         let app_tls = serve::serve(
             ops::app_router(
                 platform::https_router(Arc::new(site_app(&access_key, None)))
                     .merge(access::router(access_part.clone()))
-                    .merge(active::router()),
+                    .merge(active::router())
+                    .merge(secrets::router(secrets_part.clone())),
                 ops.clone(),
             ),
             Some(app_leaf.server_config()?),
@@ -120,6 +125,7 @@ impl Demo {
         ops::write_env_files(dir.path())?;
         let mail = email::MailDemo::start().await?;
         write(email::SAMPLE_FILE, &mail.sample)?;
+        secrets_part.write_repo(dir.path())?;
         let profile = format!(
             r#"# Profile for the built-in demo target, written by `readiness demo`.
 [target]
@@ -141,12 +147,13 @@ check_timeout = "60s"
 base_http_url = "{app_http}"
 origins = [{{ url = "{legacy_https}", http_url = "{legacy_http}" }}]
 pages = ["/login"]
-{access_profile}{ops_profile}{email}"#,
+{access_profile}{ops_profile}{email}{secrets_profile}"#,
             ops_profile = ops::profile_text(&legacy_https),
             scope = scope.join(", "),
             access_header = platform::ACCESS_HEADER,
             access_profile = access_part.profile(),
             email = mail.profile_text(),
+            secrets_profile = secrets::SecretsDemo::profile_text(),
         );
         let profile = format!("{profile}{}", active::profile_text());
         write("readiness.toml", &profile)?;
@@ -161,6 +168,7 @@ pages = ["/login"]
             legacy_https,
             legacy_http,
             ops,
+            secrets: secrets_part,
             _listeners: listeners,
             _mail: mail,
         })
@@ -175,6 +183,7 @@ pages = ["/login"]
         all.extend(manifest::rate_limit());
         all.extend(manifest::input());
         all.extend(manifest::email());
+        all.extend(manifest::secrets(&self.app_https));
         all
     }
 }
@@ -214,6 +223,9 @@ pub async fn command(args: DemoArgs, redactor: Redactor) -> i32 {
     };
     redactor.register(&demo.access_key);
     redactor.register(&demo.ops.leaked_secret());
+    for value in demo.secrets.planted() {
+        redactor.register(&value);
+    }
     if args.serve {
         println!("Demo target running (Ctrl-C to stop):");
         println!(

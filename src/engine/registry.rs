@@ -14,6 +14,7 @@ pub fn all() -> Vec<Arc<dyn Check>> {
         Arc::new(crate::checks::input::InputCheck),
         Arc::new(crate::checks::rate_limit::RateLimitCheck),
         Arc::new(crate::checks::latency::LatencyCheck),
+        Arc::new(crate::checks::secrets::SecretsCheck),
         Arc::new(crate::checks::hygiene::HygieneCheck),
         Arc::new(crate::checks::monitoring::MonitoringCheck),
         Arc::new(crate::checks::edge::EdgeCheck),

@@ -76,6 +76,7 @@ pub struct Profile {
     pub rate_limit: crate::checks::rate_limit::config::RateLimitSettings,
     pub input: crate::checks::input::config::InputSettings,
     pub email: crate::checks::email::config::EmailSettings,
+    pub secrets: crate::checks::secrets::config::SecretsSettings,
     pub identities: Vec<access::Identity>,
     pub endpoints: Vec<access::Endpoint>,
     pub auth: crate::checks::auth::config::AuthSettings,
@@ -398,6 +399,13 @@ impl Validator<'_> {
         .map_err(|e| self.err(e.span, &e.key, e.message))?;
         let edge = crate::checks::edge::config::resolve(raw.checks.edge, &base_url, &scope)
             .map_err(|e| self.err(e.span, &e.key, e.message))?;
+        let secrets = crate::checks::secrets::config::resolve(
+            raw.checks.secrets,
+            &base_url,
+            &scope,
+            self.dir,
+        )
+        .map_err(|e| self.err(e.span, &e.key, e.message))?;
         let endpoints = self.endpoints(&raw.endpoints, &identities)?;
         let endpoints = self.import_openapi(raw.openapi.as_ref(), endpoints, &identities)?;
 
@@ -446,6 +454,7 @@ impl Validator<'_> {
             .map_err(|e| self.err(e.span, &e.key, e.message))?,
             email: crate::checks::email::config::resolve(raw.checks.email, self.dir)
                 .map_err(|e| self.err(e.span, &e.key, e.message))?,
+            secrets,
             identities,
             endpoints,
             auth: crate::checks::auth::config::resolve(raw.checks.auth)

@@ -69,6 +69,7 @@ pub struct RawChecks {
     pub rate_limit: Option<crate::checks::rate_limit::config::RawRateLimit>,
     pub input: Option<crate::checks::input::config::RawInput>,
     pub email: Option<crate::checks::email::config::RawEmail>,
+    pub secrets: Option<crate::checks::secrets::config::RawSecrets>,
 }
 
 /// An extra origin for the `https` check: a URL, or a table with its plain-HTTP twin.

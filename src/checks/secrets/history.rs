@@ -334,8 +334,9 @@ pub struct Introduction {
     pub path: String,
 }
 
-/// Finds, for each wanted blob, the oldest commit whose diff adds it. One
-/// streaming pass over `git log --raw`, stopped as soon as all are found.
+/// Finds, for each wanted blob, the oldest commit whose diff adds it (merge
+/// commits diffed against their first parent). One streaming pass over
+/// `git log --raw`, stopped as soon as all are found.
 pub fn attribute(
     repo: &Path,
     wanted: &HashSet<String>,
@@ -353,6 +354,8 @@ pub fn attribute(
             "--raw",
             "--no-abbrev",
             "--no-renames",
+            // A blob written while resolving a merge exists only in the merge commit.
+            "--diff-merges=first-parent",
             "--format=%x01%H %cI",
         ])
         .stdout(Stdio::piped())
@@ -425,4 +428,11 @@ fn blobs_in_head(repo: &Path, wanted: &HashSet<String>) -> anyhow::Result<HashSe
         }
     }
     Ok(present)
+}
+
+/// The top folder of the git work tree holding `path`, or `None` when `path`
+/// is not inside a repository (or git cannot be run).
+pub fn repository_root(path: &Path) -> Option<std::path::PathBuf> {
+    let top = git_output(path, &["rev-parse", "--show-toplevel"]).ok()?;
+    (!top.is_empty()).then(|| std::path::PathBuf::from(top))
 }

@@ -195,7 +195,9 @@ impl CompiledRule {
                 url_password(raw, user, host)?
             }
             Validator::GenericAssignment => {
-                generic_value_ok(key.as_deref().unwrap_or(""), raw, self.rule.min_entropy)?
+                let unquoted = caps.name("s4").is_some();
+                let key = key.as_deref().unwrap_or("");
+                generic_value_ok(key, raw, self.rule.min_entropy, unquoted)?
             }
         };
         let lowered = raw.to_ascii_lowercase();
@@ -595,7 +597,7 @@ fn has_version_number(value: &str) -> bool {
     false
 }
 
-fn generic_value_ok(key: &str, value: &str, min_entropy: f64) -> Option<String> {
+fn generic_value_ok(key: &str, value: &str, min_entropy: f64, unquoted: bool) -> Option<String> {
     let key_norm: String = key
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
@@ -634,6 +636,21 @@ fn generic_value_ok(key: &str, value: &str, min_entropy: f64) -> Option<String> 
         || lower.starts_with("var.")
         || lower.starts_with("self.")
         || lower.starts_with("this.");
+    // Unquoted, the `:` or `,` taken for an assignment may be code syntax: a
+    // path (`SecretKind::Jwt`), an import list (`secrets::{a, b}`) or an
+    // argument passed by reference (`f(x, &token_file)`).
+    let identifier = |v: &str| {
+        v.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    };
+    let code_syntax = unquoted
+        && (value.starts_with(':')
+            || value.starts_with('{')
+            || value
+                .strip_prefix('&')
+                .is_some_and(|v| identifier(v.trim_start_matches("mut ")))
+            || value.strip_prefix('*').is_some_and(identifier));
     let dotted_identifier = value.contains('.')
         && value.split('.').all(|part| {
             !part.is_empty()
@@ -656,6 +673,7 @@ fn generic_value_ok(key: &str, value: &str, min_entropy: f64) -> Option<String> 
         .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '-');
     if digest_prefixes.iter().any(|p| lower.starts_with(p))
         || is_code_reference
+        || code_syntax
         || dotted_identifier
         || constant_name
         || file_name

@@ -1,8 +1,12 @@
 //! The matcher: applies a [`Ruleset`] to bytes and turns matches into redacted findings.
 //!
-//! One Aho-Corasick automaton holds every rule keyword; a rule's regex runs
-//! only on a bounded window around a hit of one of its keywords, so most bytes
-//! never reach a regex and a one-line megabyte bundle costs one linear pass.
+//! Every rule keyword is found first, and a rule's regex runs only on a
+//! bounded window around a hit of one of its keywords, so most bytes never
+//! reach a regex and a one-line megabyte bundle costs one linear pass. The
+//! keywords are found case-insensitively by SIMD literal searchers (Teddy,
+//! from `aho-corasick`'s packed module) over an ASCII-lowercased copy of the
+//! bytes, a few dozen keywords per searcher; where the CPU has no such
+//! searcher a case-insensitive Aho-Corasick DFA does the same job, slower.
 //! Base64 blobs that decode to JSON (a Kubernetes `.dockerconfigjson`) are
 //! decoded and scanned once more. A finding keeps the public prefix of the
 //! format and the length, never the value; the value lives only while the
@@ -13,7 +17,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::packed;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind, Span};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -281,9 +286,28 @@ struct Hit {
     decoded: bool,
 }
 
+/// Most keywords one packed searcher holds (Teddy works up to 64).
+const PACKED_GROUP: usize = 60;
+
+/// Keywords shorter than this share a searcher, so the longer ones keep
+/// Teddy's 3-byte fingerprints (fewer false candidates).
+const SHORT_KEYWORD: usize = 4;
+
+/// One SIMD literal searcher over some of the (lower-case) keywords.
+struct PackedGroup {
+    searcher: packed::Searcher,
+    /// Global keyword ids of this group, by first byte.
+    by_first_byte: HashMap<u8, Vec<usize>>,
+}
+
 /// Applies a rule set to text. Cheap to share between threads (`&Scanner`).
 pub struct Scanner {
     ruleset: Ruleset,
+    /// Lower-case keywords, indexed like `keyword_rules`.
+    keywords: Vec<String>,
+    /// The fast path; empty when a group could not be built (no SIMD).
+    packed: Vec<PackedGroup>,
+    /// The fallback: a case-insensitive DFA over all keywords.
     automaton: AhoCorasick,
     /// Rules triggered by each automaton pattern.
     keyword_rules: Vec<Vec<usize>>,
@@ -325,8 +349,11 @@ impl Scanner {
             .kind(Some(AhoCorasickKind::DFA))
             .build(&keywords)
             .expect("rule keywords build an automaton (few short literals)");
+        let packed = build_packed(&keywords);
         Scanner {
             ruleset: ruleset.clone(),
+            keywords,
+            packed,
             automaton,
             keyword_rules,
             blob_marker,
@@ -370,17 +397,25 @@ impl Scanner {
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
         let mut blob_starts: Vec<usize> = Vec::new();
 
-        for m in self.automaton.find_overlapping_iter(data) {
-            let pid = m.pattern().as_usize();
+        let mut on_keyword = |pid: usize, m_start: usize, m_end: usize| {
             for &r in &self.keyword_rules[pid] {
                 let (before, after) = rules[r].rule.window;
-                let start = m.start().saturating_sub(before);
-                let end = m.end().saturating_add(after).min(data.len());
+                let start = m_start.saturating_sub(before);
+                let end = m_end.saturating_add(after).min(data.len());
                 windows.push((r, start, end));
             }
             if decode && self.blob_marker[pid] {
-                blob_starts.push(m.start());
+                blob_starts.push(m_start);
             }
+        };
+        if self.packed.is_empty() {
+            for m in self.automaton.find_overlapping_iter(data) {
+                on_keyword(m.pattern().as_usize(), m.start(), m.end());
+            }
+        } else {
+            self.packed_keywords(data, &mut on_keyword);
+            blob_starts.sort_unstable();
+            blob_starts.dedup();
         }
 
         windows.sort_unstable();
@@ -410,6 +445,33 @@ impl Scanner {
             hits.sort_by_key(|h| (h.accepted.start, h.rule));
         }
         hits
+    }
+
+    /// Reports every (keyword, start) pair in `data`, like an overlapping
+    /// case-insensitive search: each searcher finds the next start of one of
+    /// its keywords, every keyword of the group starting there is reported,
+    /// and the search resumes one byte later.
+    fn packed_keywords(&self, data: &[u8], on_keyword: &mut impl FnMut(usize, usize, usize)) {
+        let lower = data.to_ascii_lowercase();
+        for group in &self.packed {
+            let mut at = 0;
+            while at < lower.len() {
+                let Some(m) = group.searcher.find_in(&lower, Span::from(at..lower.len())) else {
+                    break;
+                };
+                let start = m.start();
+                let rest = &lower[start..];
+                if let Some(ids) = rest.first().and_then(|b| group.by_first_byte.get(b)) {
+                    for &pid in ids {
+                        let word = self.keywords[pid].as_bytes();
+                        if rest.starts_with(word) {
+                            on_keyword(pid, start, start + word.len());
+                        }
+                    }
+                }
+                at = start + 1;
+            }
+        }
     }
 
     fn run_rule(&self, rule: usize, data: &[u8], start: usize, end: usize, out: &mut Vec<Hit>) {
@@ -545,6 +607,38 @@ impl Scanner {
         }
         findings
     }
+}
+
+/// Groups the keywords into packed searchers: the short ones together, the
+/// others by at most [`PACKED_GROUP`]. Empty when any group cannot be built.
+fn build_packed(keywords: &[String]) -> Vec<PackedGroup> {
+    let mut ids: Vec<usize> = (0..keywords.len()).collect();
+    ids.sort_by_key(|&i| std::cmp::Reverse(keywords[i].len()));
+    let (short, long): (Vec<usize>, Vec<usize>) = ids
+        .into_iter()
+        .partition(|&i| keywords[i].len() < SHORT_KEYWORD);
+    let mut groups = Vec::new();
+    for chunk in long.chunks(PACKED_GROUP).chain(short.chunks(PACKED_GROUP)) {
+        let searcher = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(chunk.iter().map(|&i| keywords[i].as_bytes()))
+            .build();
+        let Some(searcher) = searcher else {
+            return Vec::new();
+        };
+        let mut by_first_byte: HashMap<u8, Vec<usize>> = HashMap::new();
+        for &i in chunk {
+            if let Some(b) = keywords[i].bytes().next() {
+                by_first_byte.entry(b).or_default().push(i);
+            }
+        }
+        groups.push(PackedGroup {
+            searcher,
+            by_first_byte,
+        });
+    }
+    groups
 }
 
 fn location(origin: &Origin, line: usize, column: usize) -> Location {

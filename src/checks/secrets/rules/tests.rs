@@ -443,6 +443,28 @@ fn samples() -> Vec<Sample> {
             "generic-secret-assignment",
             "secret_length = X25519.secret_length",
         ),
+        // Code, not assignments: a path, an import list, references.
+        f(
+            "generic-secret-assignment",
+            "use readiness::demo::secrets::{github_token, stripe_key};",
+        ),
+        f(
+            "generic-secret-assignment",
+            "assert_eq!(f.kind, SecretKind::PackageRegistry);",
+        ),
+        f(
+            "generic-secret-assignment",
+            "let from = match (&l.token_pointer, &l.token_header, &l.cookie) {",
+        ),
+        f(
+            "generic-secret-assignment",
+            "write(\"mallory.token\", &mallory_token)?;",
+        ),
+        // Quoted, the same shapes are values.
+        t(
+            "generic-secret-assignment",
+            format!("password: \"&{}\"", synth(54, 16, ALNUM)),
+        ),
     ]
 }
 

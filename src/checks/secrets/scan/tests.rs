@@ -268,3 +268,30 @@ fn line_and_column_are_counted_in_bytes_from_one() {
         }
     ));
 }
+
+#[test]
+fn packed_keyword_search_matches_the_dfa_fallback() {
+    let fast = scanner();
+    assert!(!fast.packed.is_empty(), "no packed searcher on this CPU");
+    let mut slow = scanner();
+    slow.packed.clear();
+    // Mixed-case keywords, overlapping keywords (`aws_secret_access_key`
+    // holds `aws`, `secret`, `secret_access_key`, `access_key`), a short
+    // keyword at the very end, and a base64-JSON blob.
+    let aws_secret = synth(11, 40, ALNUM);
+    let blob = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{{\"auths\":{{\"r\":{{\"password\":\"{}\"}}}}}}",
+        synth(5, 24, ALNUM)
+    ));
+    let text = format!(
+        "AWS_Secret_Access_Key = \"{aws_secret}\"\nconst DB_PASSWORD = \"{}\";\n\
+         Token: {}\nauth: {blob}\nsk_live_{}\nPWD",
+        synth(3, 20, ALNUM),
+        checksummed("ghp_", 9),
+        synth(4, 30, ALNUM),
+    );
+    let a = fast.scan_text(&text, &Origin::file("x.env"));
+    let b = slow.scan_text(&text, &Origin::file("x.env"));
+    assert!(a.len() >= 4, "{a:#?}");
+    assert_eq!(a, b);
+}

@@ -8,6 +8,7 @@ pub mod checks;
 pub mod cli;
 pub mod demo;
 pub mod engine;
+pub mod envfile;
 pub mod net;
 pub mod profile;
 pub mod redact;

@@ -8,8 +8,8 @@ use std::net::IpAddr;
 
 use sha2::{Digest, Sha256};
 
-use super::envfile::EnvFile;
 use super::leaks::secret_bearing;
+use crate::envfile::EnvFile;
 
 /// One problem of the production file, by key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +129,8 @@ pub fn compare(prod: &EnvFile, others: &[(String, EnvFile)]) -> Vec<EnvProblem> 
                 let (Some(p), Some(o)) = (prod.get(k), other.get(k)) else {
                     return false;
                 };
-                !p.value.trim().is_empty() && digest(&p.value) == digest(&o.value)
+                !p.value.expose().trim().is_empty()
+                    && digest(p.value.expose()) == digest(o.value.expose())
             })
             .map(str::to_string)
             .collect();
@@ -150,13 +151,13 @@ pub fn compare(prod: &EnvFile, others: &[(String, EnvFile)]) -> Vec<EnvProblem> 
     let mut debug_keys = Vec::new();
     for key in prod.keys() {
         let Some(entry) = prod.get(key) else { continue };
-        if let Some(m) = test_marker(&entry.value) {
+        if let Some(m) = test_marker(entry.value.expose()) {
             test_keys.push(key.to_string());
             if !markers.contains(&m) {
                 markers.push(m);
             }
         }
-        if let Some(kind) = local_host_kind(&entry.value)
+        if let Some(kind) = local_host_kind(entry.value.expose())
             && (kind == "loopback" || public_url_key(key))
         {
             local_keys.push(key.to_string());
@@ -164,7 +165,7 @@ pub fn compare(prod: &EnvFile, others: &[(String, EnvFile)]) -> Vec<EnvProblem> 
                 kinds.push(kind);
             }
         }
-        if debug_flag(key, &entry.value) {
+        if debug_flag(key, entry.value.expose()) {
             debug_keys.push(key.to_string());
         }
     }
@@ -214,8 +215,8 @@ pub fn compare(prod: &EnvFile, others: &[(String, EnvFile)]) -> Vec<EnvProblem> 
 
 #[cfg(test)]
 mod tests {
-    use super::super::envfile::parse;
     use super::*;
+    use crate::envfile::parse;
 
     fn codes(p: &[EnvProblem]) -> Vec<&'static str> {
         p.iter().map(|x| x.code).collect()

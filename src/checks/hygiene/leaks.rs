@@ -7,7 +7,7 @@
 //! HTML), and any answer identical to the origin's random-path baseline is a
 //! soft 404, not a hit (pitfall B39).
 
-use super::envfile;
+use crate::envfile;
 
 /// What a proven leak is, for the finding code and severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -203,7 +203,7 @@ pub fn classify(probe: &Probe, seen: &Seen, baseline: Option<&Seen>) -> Option<P
                 return None;
             }
             let file = envfile::parse(&text);
-            if file.entries.is_empty() || file.stray_lines > 0 {
+            if file.entries.is_empty() || file.stray_lines() > 0 {
                 return None;
             }
             let keys = file.keys();
@@ -224,7 +224,7 @@ pub fn classify(probe: &Probe, seen: &Seen, baseline: Option<&Seen>) -> Option<P
                     .entries
                     .iter()
                     .filter(|e| secret_bearing(&e.key))
-                    .map(|e| e.value.clone())
+                    .map(|e| e.value.expose().to_string())
                     .collect(),
             })
         }

@@ -10,7 +10,6 @@
 
 pub mod config;
 pub mod envcompare;
-pub mod envfile;
 pub mod errors;
 pub mod leaks;
 
@@ -375,7 +374,7 @@ fn compare_env_files(ctx: &Context, prod: &EnvFileRef, others: &[EnvFileRef]) ->
     let subject = prod.shown.clone();
     let read = |f: &EnvFileRef| {
         std::fs::read_to_string(&f.path)
-            .map(|t| envfile::parse(&t))
+            .map(|t| crate::envfile::parse(&t))
             .map_err(|e| format!("cannot read {}: {e}", f.path.display()))
     };
     let prod_file = match read(prod) {
@@ -391,8 +390,8 @@ fn compare_env_files(ctx: &Context, prod: &EnvFileRef, others: &[EnvFileRef]) ->
     }
     for (_, file) in std::iter::once(&(String::new(), prod_file.clone())).chain(&other_files) {
         for e in &file.entries {
-            if leaks::secret_bearing(&e.key) && e.value.len() >= MIN_REGISTERED {
-                ctx.net.redactor().register(&e.value);
+            if leaks::secret_bearing(&e.key) && e.value.expose().len() >= MIN_REGISTERED {
+                ctx.net.redactor().register(e.value.expose());
             }
         }
     }

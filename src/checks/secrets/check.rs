@@ -18,7 +18,7 @@ use url::Url;
 
 use super::config::{ScanPath, SecretsEnvFile, SecretsSettings};
 use super::history::{HistoryOptions, HistoryScan, repository_root, scan_history};
-use super::rules::{Ruleset, Severity as RuleSeverity};
+use super::rules::Ruleset;
 use super::scan::{Location, Origin, Scanner, SecretFinding};
 use super::site::{Link, bundle_links, parse_source_map, source_map_reference, source_map_url};
 use super::worktree::{WalkOptions, scan_worktree};
@@ -180,16 +180,6 @@ fn group(findings: Vec<SecretFinding>) -> Vec<Vec<SecretFinding>> {
         .collect()
 }
 
-fn severity(s: RuleSeverity) -> Severity {
-    match s {
-        RuleSeverity::Info => Severity::Info,
-        RuleSeverity::Low => Severity::Low,
-        RuleSeverity::Medium => Severity::Medium,
-        RuleSeverity::High => Severity::High,
-        RuleSeverity::Critical => Severity::Critical,
-    }
-}
-
 /// Where a history finding was introduced, for the evidence of a work-tree finding.
 fn introduced(f: &SecretFinding) -> String {
     match &f.location {
@@ -272,7 +262,7 @@ fn secret_finding(
     let sev = if first.test_mode {
         Severity::Info
     } else {
-        severity(first.severity)
+        first.severity
     };
     Some(
         Finding::new(code, sev, outcome, subject, title)

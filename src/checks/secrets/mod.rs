@@ -4,14 +4,13 @@
 //! This folder holds the scanning core the check is built on: the rule set
 //! ([`rules`]), the matcher that applies it to bytes ([`scan`]), the work-tree
 //! walker ([`worktree`]), the git-history reader ([`history`]) and the `.env`
-//! parser ([`envfile`]); [`site`] reads pages, bundles and source maps,
+//! parser ([`crate::envfile`]); [`site`] reads pages, bundles and source maps,
 //! [`config`] resolves `[checks.secrets]` and [`check`] turns scans into
 //! subject rows. None of them prints or stores a raw credential: a
 //! [`scan::SecretFinding`] carries only a redacted preview and a fingerprint.
 
 pub mod check;
 pub mod config;
-pub mod envfile;
 pub mod history;
 pub mod rules;
 pub mod scan;

@@ -13,16 +13,9 @@ use base64::Engine as _;
 use regex::bytes::{Captures, Regex, RegexBuilder};
 use serde::Serialize;
 
-/// How bad a leaked credential is, before context (test mode) lowers it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
+/// How bad a leaked credential is, before context (test mode) lowers it:
+/// the scorecard's own severity scale.
+pub use crate::report::model::Severity;
 
 /// The family a credential belongs to, for grouping in reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]

@@ -34,6 +34,22 @@ pub struct EnvFile {
 
 impl EnvFile {
     /// The last value assigned to `key` (later lines win, as in shells).
+    /// Keys in file order, each once.
+    pub fn keys(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = Vec::new();
+        for e in &self.entries {
+            if !keys.contains(&e.key.as_str()) {
+                keys.push(&e.key);
+            }
+        }
+        keys
+    }
+
+    /// Lines that are neither blank, comments nor assignments.
+    pub fn stray_lines(&self) -> usize {
+        self.problems.len()
+    }
+
     pub fn get(&self, key: &str) -> Option<&EnvEntry> {
         self.entries.iter().rev().find(|e| e.key == key)
     }

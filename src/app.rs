@@ -252,7 +252,22 @@ pub async fn audit_profile(profile: Profile, args: &OutputArgs, redactor: Redact
         return EXIT_USAGE;
     }
     if args.dry_run {
-        print!("{}", redactor.redact(&dry_run(&profile, &selection)));
+        for out in &outputs {
+            let text = match out.format {
+                Format::Json => dry_run_json(&profile, &selection),
+                Format::Table | Format::Markdown => dry_run(&profile, &selection),
+            };
+            let text = redactor.redact(&text);
+            match &out.path {
+                None => print!("{text}"),
+                Some(p) => {
+                    if let Err(e) = std::fs::write(p, text) {
+                        eprintln!("error: cannot write {}: {e}", p.display());
+                        return EXIT_USAGE;
+                    }
+                }
+            }
+        }
         return EXIT_OK;
     }
     // Output files are checked before anything is sent, so a typo costs no traffic.
@@ -444,6 +459,39 @@ pub fn dry_run(profile: &Profile, selection: &Selection) -> String {
         );
     }
     out
+}
+
+/// The plan as JSON (`--dry-run --format json`): what each check would send.
+pub fn dry_run_json(profile: &Profile, selection: &Selection) -> String {
+    let checks: Vec<serde_json::Value> = registry::all()
+        .iter()
+        .filter(|c| selection.includes(c.meta().id))
+        .map(|c| {
+            let meta = c.meta();
+            let plan = c.plan(profile);
+            serde_json::json!({
+                "id": meta.id,
+                "class": meta.class,
+                "requests": plan.requests(),
+                "skip": plan.skip,
+                "steps": plan.steps,
+            })
+        })
+        .collect();
+    let total: u64 = checks.iter().filter_map(|c| c["requests"].as_u64()).sum();
+    let doc = serde_json::json!({
+        "dry_run": true,
+        "target": profile.target.name,
+        "base_url": profile.target.base_url.as_str(),
+        "scope": profile.target.scope.entries().iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+        "max_requests": profile.target.max_requests,
+        "max_rps": profile.target.max_rps,
+        "planned_requests": total,
+        "checks": checks,
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 fn now_rfc3339() -> String {

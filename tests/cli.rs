@@ -129,6 +129,17 @@ fn dry_run_shows_the_plan_and_sends_nothing() {
         "{out}"
     );
     assert!(out.contains("Total:"), "{out}");
+    let o = run(&[
+        "audit",
+        "--profile",
+        path.to_str().unwrap(),
+        "--dry-run",
+        "--format",
+        "json",
+    ]);
+    let plan: serde_json::Value = serde_json::from_slice(&o.stdout).expect("a JSON plan");
+    assert_eq!(plan["dry_run"], true);
+    assert!(plan["planned_requests"].as_u64().unwrap() > 0);
     assert_eq!(server.hits(), 0);
 }
 

@@ -218,8 +218,11 @@ impl Locator<'_> {
                     .trim_start_matches('[')
                     .to_string()
             });
-        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let line = self.text[line_start..].lines().next().unwrap_or("");
+        let line = self.text[line_begin..].lines().next().unwrap_or("");
+        // An error inside a table header names that header.
+        if line.trim_start().starts_with('[') {
+            return line.trim().to_string();
+        }
         let key = line
             .split('=')
             .next()
@@ -315,14 +318,19 @@ impl Validator<'_> {
             resolve.push(self.name_override(host, value)?);
         }
 
-        let max_requests = t.max_requests.unwrap_or(1000);
+        let max_requests = t
+            .max_requests
+            .as_ref()
+            .map(|v| *v.get_ref())
+            .unwrap_or(1000);
         if max_requests == 0 {
-            return Err(self.err(0..0, "[target] max_requests", "must be at least 1"));
+            let span = t.max_requests.as_ref().map(|v| v.span()).unwrap_or(0..0);
+            return Err(self.err(span, "[target] max_requests", "must be at least 1"));
         }
-        let max_rps = t.max_rps.unwrap_or(20.0);
+        let max_rps = t.max_rps.as_ref().map(|v| *v.get_ref()).unwrap_or(20.0);
         if !(max_rps.is_finite() && max_rps > 0.0 && max_rps <= 100_000.0) {
             return Err(self.err(
-                0..0,
+                t.max_rps.as_ref().map(|v| v.span()).unwrap_or(0..0),
                 "[target] max_rps",
                 format!("{max_rps} is out of range; use a number between 0.1 and 100000"),
             ));
@@ -876,6 +884,15 @@ scope = ["app.example.test"]
         let text = MINIMAL.replace("scope = [\"app.example.test\"]", "scope = \"app\"");
         let e = parse_str(&text).unwrap_err();
         assert_eq!(e.line, Some(5), "{e}");
+    }
+
+    #[test]
+    fn errors_in_headers_and_missing_fields_name_their_table() {
+        let e = parse_str("[target]\nbase_url = \"https://a.test/\"\nscope = [\"a.test\"]\n")
+            .unwrap_err();
+        assert_eq!(e.key, "[target]", "{e}");
+        let e = parse_str(&format!("{MINIMAL}[checks.htps]\n")).unwrap_err();
+        assert_eq!(e.key, "[checks.htps]", "{e}");
     }
 
     #[test]

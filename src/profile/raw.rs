@@ -34,8 +34,8 @@ pub struct RawTarget {
     pub scope: Vec<Spanned<String>>,
     #[serde(default)]
     pub resolve: BTreeMap<String, Spanned<String>>,
-    pub max_requests: Option<u64>,
-    pub max_rps: Option<f64>,
+    pub max_requests: Option<Spanned<u64>>,
+    pub max_rps: Option<Spanned<f64>>,
     pub timeout: Option<Spanned<String>>,
     pub check_timeout: Option<Spanned<String>>,
     pub user_agent: Option<String>,

@@ -181,7 +181,11 @@ fn samples() -> Vec<Sample> {
             "gitlab-token",
             format!("token: glpat-{}", synth(12, 20, ALNUM)),
         ),
-        f("gitlab-token", "glpat-XXXXXXXXXXX-XXXXXXXX"),
+        // A run of one letter is a documentation placeholder, not a token.
+        f(
+            "gitlab-token",
+            format!("glpat-{}-{}", "X".repeat(11), "X".repeat(8)),
+        ),
         t(
             "gitlab-runner-registration-token",
             format!("GR1348941{}", synth(13, 20, ALNUM)),
@@ -248,7 +252,10 @@ fn samples() -> Vec<Sample> {
         ),
         f(
             "slack-webhook-url",
-            "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+            format!(
+                "https://hooks.slack.com/services/T00000000/B00000000/{}",
+                "X".repeat(24)
+            ),
         ),
         t(
             "discord-webhook-url",

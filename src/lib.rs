@@ -9,6 +9,7 @@ pub mod cli;
 pub mod demo;
 pub mod engine;
 pub mod envfile;
+pub mod html;
 pub mod net;
 pub mod profile;
 pub mod redact;

@@ -7,7 +7,6 @@
 //! one is skipped with a reason instead of being sent without credentials.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 
 use bytes::Bytes;
 use url::Url;
@@ -15,24 +14,6 @@ use url::Url;
 use crate::net::HttpRequest;
 use crate::profile::Profile;
 use crate::profile::access::{AuthRequirement, CredentialSource, Endpoint};
-
-/// A problem in a check's profile section, located for the profile error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyError {
-    pub span: Range<usize>,
-    pub key: String,
-    pub message: String,
-}
-
-impl KeyError {
-    pub fn new(span: Range<usize>, key: &str, message: impl Into<String>) -> KeyError {
-        KeyError {
-            span,
-            key: key.to_string(),
-            message: message.into(),
-        }
-    }
-}
 
 /// The header that carries an identity's credential, or why there is none.
 ///

@@ -6,6 +6,7 @@
 //! scope entries and unresolvable secrets stop the run before anything is sent.
 
 pub mod access;
+pub mod check_config;
 pub mod openapi;
 pub mod raw;
 pub mod secret;
@@ -249,6 +250,11 @@ impl Validator<'_> {
         self.loc.error(span, key, message.as_ref())
     }
 
+    /// A check section's error, located in this profile.
+    fn located(&self, e: check_config::ConfigError) -> ProfileError {
+        self.err(e.span, &e.key, e.message)
+    }
+
     fn url(&self, value: &Spanned<String>, key: &str) -> Result<Url, ProfileError> {
         let url = Url::parse(value.get_ref()).map_err(|e| {
             self.err(
@@ -395,7 +401,7 @@ impl Validator<'_> {
             &scope,
             self.dir,
         )
-        .map_err(|e| self.err(e.span, &e.key, e.message))?;
+        .map_err(|e| self.located(e))?;
         let monitoring = crate::checks::monitoring::config::resolve(
             raw.checks.monitoring,
             &base_url,
@@ -404,16 +410,16 @@ impl Validator<'_> {
             self.dir,
             self.redactor,
         )
-        .map_err(|e| self.err(e.span, &e.key, e.message))?;
+        .map_err(|e| self.located(e))?;
         let edge = crate::checks::edge::config::resolve(raw.checks.edge, &base_url, &scope)
-            .map_err(|e| self.err(e.span, &e.key, e.message))?;
+            .map_err(|e| self.located(e))?;
         let secrets = crate::checks::secrets::config::resolve(
             raw.checks.secrets,
             &base_url,
             &scope,
             self.dir,
         )
-        .map_err(|e| self.err(e.span, &e.key, e.message))?;
+        .map_err(|e| self.located(e))?;
         let endpoints = self.endpoints(&raw.endpoints, &identities)?;
         let endpoints = self.import_openapi(raw.openapi.as_ref(), endpoints, &identities)?;
 
@@ -447,21 +453,21 @@ impl Validator<'_> {
             monitoring,
             edge,
             input: crate::checks::input::config::resolve(raw.checks.input)
-                .map_err(|e| self.err(e.span, &e.key, e.message))?,
+                .map_err(|e| self.located(e))?,
             rate_limit: crate::checks::rate_limit::config::resolve(
                 raw.checks.rate_limit,
                 &endpoints,
                 &identities,
             )
-            .map_err(|e| self.err(e.span, &e.key, e.message))?,
+            .map_err(|e| self.located(e))?,
             latency: crate::checks::latency::config::resolve(
                 raw.checks.latency,
                 &endpoints,
                 max_rps,
             )
-            .map_err(|e| self.err(e.span, &e.key, e.message))?,
+            .map_err(|e| self.located(e))?,
             email: crate::checks::email::config::resolve(raw.checks.email, self.dir)
-                .map_err(|e| self.err(e.span, &e.key, e.message))?,
+                .map_err(|e| self.located(e))?,
             secrets,
             identities,
             endpoints,

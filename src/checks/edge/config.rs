@@ -5,8 +5,8 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
-use crate::checks::hygiene::config::{ConfigError, scoped_url};
 use crate::net::scope::Scope;
+use crate::profile::check_config::{ConfigError, scoped_url};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -79,20 +79,10 @@ pub struct EmailSettings {
     pub sample_client_ip: Option<IpAddr>,
 }
 
-/// A bad value: where it is, which key, and what to write instead.
-#[derive(Debug, Clone)]
-pub struct ConfigError {
-    pub span: Range<usize>,
-    pub key: String,
-    pub message: String,
-}
+use crate::profile::check_config::ConfigError;
 
 fn error(span: Range<usize>, key: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        span,
-        key: format!("[checks.email] {key}"),
-        message: message.into(),
-    }
+    ConfigError::new(span, &format!("[checks.email] {key}"), message)
 }
 
 /// Lower-cases a domain name and checks it is a plausible DNS name.

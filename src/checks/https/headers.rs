@@ -11,8 +11,8 @@
 
 use std::fmt;
 
-use super::html::scan_tags;
 use super::{Level, Observation, header_values as values, worst};
+use crate::html::scan_tags;
 
 /// One CSP directive: lowercase name and its source expressions as written.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,8 +9,8 @@
 
 use url::Url;
 
-use super::html::{Tag, scan_tags};
 use super::{Level, Observation};
+use crate::html::{Tag, scan_tags};
 
 /// Whether browsers block the resource or only warn about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,14 +5,13 @@
 //!
 //! The check itself (here, `redirect`, `transport` and `page`) fetches through
 //! the scoped client and judges. The submodules `hsts`, `cookie`, `names`,
-//! `headers`, `mixed` and `html` are the pure analysis layer: functions over
+//! `headers` and `mixed` are the pure analysis layer: functions over
 //! header strings, HTML text and certificate data that return observations
 //! with a human-readable reason, testable without a network.
 
 pub mod cookie;
 pub mod headers;
 pub mod hsts;
-pub mod html;
 pub mod mixed;
 pub mod names;
 mod page;

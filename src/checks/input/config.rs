@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::checks::active::KeyError;
+use crate::profile::check_config::ConfigError;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,7 +51,7 @@ impl Default for InputSettings {
     }
 }
 
-pub fn resolve(raw: Option<RawInput>) -> Result<InputSettings, KeyError> {
+pub fn resolve(raw: Option<RawInput>) -> Result<InputSettings, ConfigError> {
     let Some(raw) = raw else {
         return Ok(InputSettings::default());
     };
@@ -60,7 +60,7 @@ pub fn resolve(raw: Option<RawInput>) -> Result<InputSettings, KeyError> {
         None => DEFAULT_MAX_PER_ENDPOINT,
         Some(m) if (1..=100_000).contains(m.get_ref()) => *m.get_ref(),
         Some(m) => {
-            return Err(KeyError::new(
+            return Err(ConfigError::new(
                 m.span(),
                 &key("max_requests_per_endpoint"),
                 "must be 1 to 100000",
@@ -70,7 +70,13 @@ pub fn resolve(raw: Option<RawInput>) -> Result<InputSettings, KeyError> {
     let slow_factor = match &raw.slow_factor {
         None => DEFAULT_SLOW_FACTOR,
         Some(f) if f.get_ref().is_finite() && *f.get_ref() >= 1.0 => *f.get_ref(),
-        Some(f) => return Err(KeyError::new(f.span(), &key("slow_factor"), "must be >= 1")),
+        Some(f) => {
+            return Err(ConfigError::new(
+                f.span(),
+                &key("slow_factor"),
+                "must be >= 1",
+            ));
+        }
     };
     let defaults = InputSettings::default();
     Ok(InputSettings {

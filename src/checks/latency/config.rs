@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::checks::active::KeyError;
 use crate::profile::access::Endpoint;
+use crate::profile::check_config::ConfigError;
 use crate::util::parse_duration;
 
 #[derive(Debug, Default, Deserialize)]
@@ -112,7 +112,7 @@ pub fn resolve(
     raw: Option<RawLatency>,
     endpoints: &[Endpoint],
     max_rps: f64,
-) -> Result<LatencySettings, KeyError> {
+) -> Result<LatencySettings, ConfigError> {
     let Some(raw) = raw else {
         return Ok(LatencySettings::default());
     };
@@ -125,7 +125,7 @@ pub fn resolve(
         } else if endpoints.iter().any(|ep| ep.name == text) {
             LatencyTarget::Endpoint(text.to_string())
         } else {
-            return Err(KeyError::new(
+            return Err(ConfigError::new(
                 e.span(),
                 &key("endpoints"),
                 format!("no [[endpoint]] is named `{text}`; give an endpoint name or a /path"),
@@ -139,9 +139,9 @@ pub fn resolve(
         None => DEFAULT_DURATION,
         Some(d) => {
             let v = parse_duration(d.get_ref())
-                .map_err(|m| KeyError::new(d.span(), &key("duration"), m))?;
+                .map_err(|m| ConfigError::new(d.span(), &key("duration"), m))?;
             if v.is_zero() {
-                return Err(KeyError::new(
+                return Err(ConfigError::new(
                     d.span(),
                     &key("duration"),
                     "must be above zero",
@@ -153,13 +153,13 @@ pub fn resolve(
     let p95_budget = match &raw.p95_budget {
         None => DEFAULT_BUDGET,
         Some(d) => parse_duration(d.get_ref())
-            .map_err(|m| KeyError::new(d.span(), &key("p95_budget"), m))?,
+            .map_err(|m| ConfigError::new(d.span(), &key("p95_budget"), m))?,
     };
     let concurrency = match &raw.concurrency {
         None => DEFAULT_CONCURRENCY,
         Some(c) if (1..=1024).contains(c.get_ref()) => *c.get_ref(),
         Some(c) => {
-            return Err(KeyError::new(
+            return Err(ConfigError::new(
                 c.span(),
                 &key("concurrency"),
                 "must be between 1 and 1024",
@@ -170,7 +170,7 @@ pub fn resolve(
         None => DEFAULT_MAX_ERROR_RATE,
         Some(r) if (0.0..=1.0).contains(r.get_ref()) => *r.get_ref(),
         Some(r) => {
-            return Err(KeyError::new(
+            return Err(ConfigError::new(
                 r.span(),
                 &key("max_error_rate"),
                 "is a share between 0 and 1 (0.01 = 1 %)",
@@ -187,10 +187,10 @@ pub fn resolve(
                 .unwrap_or(DEFAULT_RATE);
             let span = raw.rate.as_ref().map(|r| r.span()).unwrap_or(0..0);
             if !(rate.is_finite() && rate > 0.0) {
-                return Err(KeyError::new(span, &key("rate"), "must be above zero"));
+                return Err(ConfigError::new(span, &key("rate"), "must be above zero"));
             }
             if rate > max_rps {
-                return Err(KeyError::new(
+                return Err(ConfigError::new(
                     span,
                     &key("rate"),
                     format!(
@@ -209,7 +209,7 @@ pub fn resolve(
                 .unwrap_or(DEFAULT_CLOSED_REQUESTS),
         },
         Some((other, span)) => {
-            return Err(KeyError::new(
+            return Err(ConfigError::new(
                 span,
                 &key("mode"),
                 format!("`{other}` is not `open` (constant arrival rate) or `closed`"),
@@ -227,7 +227,7 @@ pub fn resolve(
         max_error_rate,
     };
     if settings.measured_requests() == 0 || settings.measured_requests() > MAX_PLANNED {
-        return Err(KeyError::new(
+        return Err(ConfigError::new(
             0..0,
             "[checks.latency]",
             format!(

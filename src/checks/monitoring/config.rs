@@ -8,9 +8,9 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
-use crate::checks::hygiene::config::{ConfigError, scoped_url};
 use crate::net::scope::Scope;
 use crate::profile::access::{CredentialSource, Identity};
+use crate::profile::check_config::{ConfigError, scoped_url};
 use crate::profile::{Secret, SecretSpec};
 use crate::redact::Redactor;
 use crate::util::parse_duration;

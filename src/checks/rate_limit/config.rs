@@ -4,8 +4,8 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::checks::active::KeyError;
 use crate::profile::access::{CredentialSource, Endpoint, Identity, LoginBody};
+use crate::profile::check_config::ConfigError;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,7 +93,7 @@ pub fn resolve(
     raw: Option<RawRateLimit>,
     endpoints: &[Endpoint],
     identities: &[Identity],
-) -> Result<RateLimitSettings, KeyError> {
+) -> Result<RateLimitSettings, ConfigError> {
     let Some(raw) = raw else {
         return Ok(RateLimitSettings::default());
     };
@@ -101,7 +101,7 @@ pub fn resolve(
     let mut names = Vec::new();
     for e in &raw.endpoints {
         if !endpoints.iter().any(|ep| &ep.name == e.get_ref()) {
-            return Err(KeyError::new(
+            return Err(ConfigError::new(
                 e.span(),
                 &key("endpoints"),
                 format!("no [[endpoint]] is named `{}`", e.get_ref()),
@@ -113,7 +113,7 @@ pub fn resolve(
         None => DEFAULT_ATTEMPTS,
         Some(a) if (1..=1000).contains(a.get_ref()) => *a.get_ref(),
         Some(a) => {
-            return Err(KeyError::new(
+            return Err(ConfigError::new(
                 a.span(),
                 &key("attempts"),
                 "must be 1 to 1000",
@@ -123,12 +123,18 @@ pub fn resolve(
     let rate = match &raw.rate {
         None => DEFAULT_RATE,
         Some(r) if r.get_ref().is_finite() && *r.get_ref() > 0.0 => *r.get_ref(),
-        Some(r) => return Err(KeyError::new(r.span(), &key("rate"), "must be above zero")),
+        Some(r) => {
+            return Err(ConfigError::new(
+                r.span(),
+                &key("rate"),
+                "must be above zero",
+            ));
+        }
     };
     if let Some(a) = &raw.account
         && let Some(name) = shared_identity_with(identities, a.get_ref())
     {
-        return Err(KeyError::new(
+        return Err(ConfigError::new(
             a.span(),
             &key("account"),
             format!(

@@ -10,8 +10,8 @@ use url::Url;
 
 use super::scan::{Baseline, is_production_env_file};
 use super::worktree::DEFAULT_MAX_FILE_SIZE;
-use crate::checks::hygiene::config::{ConfigError, existing_file, scoped_url};
 use crate::net::scope::Scope;
+use crate::profile::check_config::{ConfigError, existing_file, scoped_url};
 
 /// Exclusions applied when the profile gives none: test fixtures and the peer
 /// test vectors beside the crate hold fake keys on purpose.

@@ -10,7 +10,7 @@
 use serde::Deserialize;
 use url::Url;
 
-use crate::checks::https::html::scan_tags;
+use crate::html::scan_tags;
 
 /// Why a link was not followed.
 #[derive(Debug, Clone, PartialEq, Eq)]

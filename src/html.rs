@@ -1,7 +1,7 @@
-//! A small HTML start-tag scanner for the `https` check.
+//! A small HTML start-tag scanner, shared by the checks that read pages.
 //!
-//! Mixed content, Subresource Integrity and `<meta http-equiv>` policies
-//! only need the start tags of a page and their attributes. This scanner
+//! Mixed content, Subresource Integrity, `<meta http-equiv>` policies and
+//! bundle links only need the start tags of a page and their attributes. This scanner
 //! finds them the way a browser tokenizer would for these purposes: tag and
 //! attribute names are case-insensitive, values may be double-quoted,
 //! single-quoted or unquoted, comments and doctypes are skipped, and the

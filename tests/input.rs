@@ -7,19 +7,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::hostile::{Behaviour, start};
-use support::{background_runtime, run, stderr, write_profile};
-
-fn serve(router: axum::Router) -> u16 {
-    let rt = background_runtime();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    rt.spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    port
-}
+use support::{run, serve, stderr, write_profile};
 
 fn profile(port: u16, target_extra: &str, input: &str) -> String {
     format!(

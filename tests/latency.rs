@@ -10,20 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::hostile::{Behaviour, start};
-use support::{background_runtime, run, stderr, write_profile};
-
-/// Serves `router` on 127.0.0.1 on the shared background runtime.
-fn serve(router: axum::Router) -> u16 {
-    let rt = background_runtime();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    rt.spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    port
-}
+use support::{audit_json, check_row, run, serve, stderr, write_profile};
 
 fn profile(port: u16, latency: &str) -> String {
     format!(
@@ -47,29 +34,11 @@ enabled = false
 
 /// Audits with only the latency check; returns (exit code, the latency row, elapsed).
 fn audit(text: &str) -> (Option<i32>, serde_json::Value, Duration) {
-    let (dir, path) = write_profile(text);
-    let json = dir.path().join("out.json");
+    let (_dir, path) = write_profile(text);
     let started = Instant::now();
-    let o = run(&[
-        "audit",
-        "--profile",
-        path.to_str().unwrap(),
-        "--only",
-        "latency",
-        "--format",
-        &format!("json={}", json.display()),
-    ]);
+    let (o, card) = audit_json(&path, &["--only", "latency"]);
     let elapsed = started.elapsed();
-    let text = std::fs::read_to_string(&json).unwrap_or_else(|_| panic!("{}", stderr(&o)));
-    let card: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let check = card["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "latency")
-        .unwrap()
-        .clone();
-    (o.status.code(), check["subjects"][0].clone(), elapsed)
+    (o.status.code(), check_row(&card, "latency"), elapsed)
 }
 
 fn codes(row: &serde_json::Value) -> Vec<String> {

@@ -11,19 +11,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode};
 use support::hostile::{Behaviour, start};
-use support::{background_runtime, run, stderr, write_profile};
-
-fn serve(router: axum::Router) -> u16 {
-    let rt = background_runtime();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    rt.spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    port
-}
+use support::{audit_json, check_row, run, serve, stderr, write_profile};
 
 fn profile(port: u16, section: &str, extra: &str) -> String {
     format!(
@@ -54,28 +42,10 @@ body = {{ email = "someone@corp.test", password = "x" }}
 }
 
 fn audit(text: &str) -> (serde_json::Value, Duration) {
-    let (dir, path) = write_profile(text);
-    let json = dir.path().join("out.json");
+    let (_dir, path) = write_profile(text);
     let started = Instant::now();
-    let o = run(&[
-        "audit",
-        "--profile",
-        path.to_str().unwrap(),
-        "--only",
-        "rate_limit",
-        "--format",
-        &format!("json={}", json.display()),
-    ]);
-    let text = std::fs::read_to_string(&json).unwrap_or_else(|_| panic!("{}", stderr(&o)));
-    let card: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let check = card["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "rate_limit")
-        .unwrap()
-        .clone();
-    (check["subjects"][0].clone(), started.elapsed())
+    let (_o, card) = audit_json(&path, &["--only", "rate_limit"]);
+    (check_row(&card, "rate_limit"), started.elapsed())
 }
 
 fn codes(row: &serde_json::Value) -> Vec<String> {

@@ -99,6 +99,48 @@ pub fn background_runtime() -> &'static tokio::runtime::Handle {
     })
 }
 
+/// Serves an axum router on 127.0.0.1 (plain HTTP) on the shared background runtime.
+pub fn serve(router: axum::Router) -> u16 {
+    let rt = background_runtime();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind a test server");
+    let port = listener.local_addr().expect("addr").port();
+    rt.spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    port
+}
+
+/// Runs `audit --profile PATH --format json=<temp> EXTRA...`; returns the output and the card.
+pub fn audit_json(profile: &Path, extra: &[&str]) -> (Output, serde_json::Value) {
+    let json = profile.with_file_name("out.json");
+    let fmt = format!("json={}", json.display());
+    let mut args = vec![
+        "audit",
+        "--profile",
+        profile.to_str().expect("utf-8 path"),
+        "--format",
+        &fmt,
+    ];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    let text = std::fs::read_to_string(&json).unwrap_or_else(|_| panic!("no JSON: {}", stderr(&o)));
+    let card = serde_json::from_str(&text).expect("the JSON output parses");
+    (o, card)
+}
+
+/// The first subject row of check `id` in a JSON scorecard.
+pub fn check_row(card: &serde_json::Value, id: &str) -> serde_json::Value {
+    let check = card["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no `{id}` row"));
+    check["subjects"][0].clone()
+}
+
 /// Writes a profile to a temp folder and returns (folder, path).
 pub fn write_profile(text: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -140,7 +140,7 @@ impl Chain {
     }
 }
 
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers
         .get("retry-after")?
         .to_str()

@@ -12,6 +12,7 @@ pub mod dns;
 pub mod http;
 pub mod journal;
 pub mod legacy_tls;
+pub mod load;
 pub mod probe;
 pub mod scope;
 pub mod tls;
@@ -96,6 +97,8 @@ pub struct Net {
     pub resolver: HostResolver,
     roots: Arc<RootCertStore>,
     client: reqwest::Client,
+    /// The verifying TLS settings of load lanes (HTTP/1.1 only).
+    lane_tls: Arc<rustls::ClientConfig>,
     /// The next free send slot, in nanoseconds since the run started.
     next_slot: AtomicU64,
     health: Mutex<HashMap<String, HostHealth>>,
@@ -125,6 +128,8 @@ impl Net {
         start: Instant,
     ) -> Result<Arc<Net>, String> {
         let tls = tls::verifying_config(roots.clone())?;
+        let mut lane_tls = tls.clone();
+        lane_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let client = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             .redirect(reqwest::redirect::Policy::none())
@@ -147,6 +152,7 @@ impl Net {
             resolver,
             roots: Arc::new(roots),
             client,
+            lane_tls: Arc::new(lane_tls),
             next_slot: AtomicU64::new(0),
             health: Mutex::new(HashMap::new()),
             memo: Mutex::new(HashMap::new()),
@@ -178,14 +184,24 @@ impl Net {
         memo.entry(key.to_string()).or_default().clone()
     }
 
+    pub fn lane_tls(&self) -> Arc<rustls::ClientConfig> {
+        self.lane_tls.clone()
+    }
+
     pub fn roots(&self) -> Arc<RootCertStore> {
         self.roots.clone()
     }
 
     /// Waits for the next slot under the global rate cap.
     /// Lock-free: each request claims the next slot with one atomic update.
+    ///
+    /// A request whose slot is at most [`PACE_SLACK_NS`] away starts at once:
+    /// the timer cannot sleep less than a millisecond, and sleeping a whole
+    /// millisecond for a 10 µs gap would cap the rate far below `max_rps`.
+    /// The 1 % headroom of the interval pays for the slack: slots are spaced
+    /// 1.01/max_rps apart, so the starts within any one second come from at
+    /// most 1.002 s of slots, fewer than max_rps.
     async fn pace(&self) {
-        // 1 % headroom so scheduling jitter never puts max_rps + 1 starts in one second.
         let interval = (1.01e9 / self.settings.max_rps) as u64;
         let start = self.journal.start();
         let now = start.elapsed().as_nanos() as u64;
@@ -196,7 +212,7 @@ impl Net {
                 slot = next.max(now);
                 Some(slot + interval)
             });
-        if slot > now {
+        if slot > now + PACE_SLACK_NS {
             tokio::time::sleep_until((start + Duration::from_nanos(slot)).into()).await;
         }
     }
@@ -252,6 +268,9 @@ impl Net {
         }
     }
 }
+
+/// How early a request may start before its rate slot (see `Net::pace`).
+const PACE_SLACK_NS: u64 = 2_000_000;
 
 /// The longest a `Retry-After` may pause a host.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);

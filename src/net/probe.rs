@@ -53,7 +53,7 @@ impl CheckNet {
         result
     }
 
-    async fn open(&self, host: &str, port: u16) -> Result<TcpStream, NetError> {
+    pub(super) async fn open(&self, host: &str, port: u16) -> Result<TcpStream, NetError> {
         let addrs = self
             .net
             .resolver

@@ -1,9 +1,10 @@
 //! The load generators: an open model (constant arrival rate, latency from
 //! the scheduled send time) and a closed model (fixed concurrency). Both
-//! send through the check's share of the shared client and stop early at
-//! the check's deadline, on cancellation, or when the budget is spent.
+//! send through a load lane of the check's share of the shared client (one
+//! connection per worker) and stop early at the check's deadline, on
+//! cancellation, or when the budget is spent.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
@@ -12,7 +13,8 @@ use tokio::task::JoinSet;
 use super::config::{LatencySettings, LoadModel};
 use super::stats::Distribution;
 use crate::engine::Context;
-use crate::net::{HttpRequest, HttpResponse, NetError};
+use crate::net::load::{LaneAnswer, LaneConnection, LoadLane};
+use crate::net::{HttpRequest, NetError};
 
 /// What a load produced.
 #[derive(Debug, Default)]
@@ -40,7 +42,7 @@ struct Sample {
 }
 
 /// A failure in words, or `None` for an answer that counts as a success.
-fn failure(result: &Result<HttpResponse, NetError>) -> Option<String> {
+fn failure(result: &Result<LaneAnswer, NetError>) -> Option<String> {
     match result {
         Ok(r) if r.status < 400 => None,
         Ok(r) => Some(format!("HTTP {}", r.status)),
@@ -48,27 +50,91 @@ fn failure(result: &Result<HttpResponse, NetError>) -> Option<String> {
     }
 }
 
+/// When the load must stop: starting requests (`stop_at`, when one more could
+/// not finish before the deadline) and waiting for any (`hard_stop`).
+#[derive(Clone, Copy)]
+struct Stops {
+    stop_at: Instant,
+    hard_stop: Instant,
+}
+
+/// Sends once, giving up at the hard stop: a host paused by back-off or
+/// `Retry-After` past the check's deadline ends the request as a failure
+/// instead of overrunning the deadline.
+async fn send_bounded(
+    lane: &LoadLane,
+    conn: &mut LaneConnection,
+    stops: Stops,
+) -> Result<LaneAnswer, NetError> {
+    match tokio::time::timeout_at(stops.hard_stop.into(), lane.send(conn)).await {
+        Ok(r) => r,
+        Err(_) => {
+            *conn = LaneConnection::default();
+            Err(NetError::Other(
+                "not answered before the check's deadline (the host was paused or slow)".into(),
+            ))
+        }
+    }
+}
+
 /// Runs the warm-up and the measured load for one request.
 pub async fn run(ctx: &Context, req: &HttpRequest, s: &LatencySettings) -> LoadResult {
     let timeout = req.timeout.unwrap_or(ctx.profile.target.timeout);
-    // Stop starting requests when one more could not finish before the deadline.
-    let stop_at = ctx
-        .deadline
-        .checked_sub(timeout + Duration::from_millis(500))
-        .unwrap_or_else(Instant::now);
+    let stops = Stops {
+        stop_at: ctx
+            .deadline
+            .checked_sub(timeout + Duration::from_millis(500))
+            .unwrap_or_else(Instant::now),
+        hard_stop: ctx
+            .deadline
+            .checked_sub(Duration::from_millis(250))
+            .unwrap_or_else(Instant::now),
+    };
+    let lane = match ctx.net.load_lane(req) {
+        Ok(lane) => Arc::new(lane),
+        Err(e) => {
+            return LoadResult {
+                first_error: Some(e.to_string()),
+                model_text: "not started".into(),
+                ..LoadResult::default()
+            };
+        }
+    };
 
+    // The warm-up opens the first connection; the load reuses it.
+    let pool = Arc::new(Mutex::new(Vec::new()));
+    let mut conn = LaneConnection::default();
     for _ in 0..s.warmup {
-        if ctx.cancel.is_cancelled() || Instant::now() >= stop_at {
+        if ctx.cancel.is_cancelled() || Instant::now() >= stops.stop_at {
             break;
         }
-        if let Err(NetError::Budget | NetError::Cancelled) = ctx.net.send(req.clone()).await {
+        if let Err(NetError::Budget | NetError::Cancelled) =
+            send_bounded(&lane, &mut conn, stops).await
+        {
             break;
         }
     }
+    give_back(&pool, conn);
 
     match s.model {
-        LoadModel::Open { rate } => open(ctx, req, s, rate, stop_at).await,
-        LoadModel::Closed { requests } => closed(ctx, req, s, requests, stop_at).await,
+        LoadModel::Open { rate } => open(ctx, lane, pool, s, rate, stops).await,
+        LoadModel::Closed { requests } => closed(ctx, lane, pool, s, requests, stops).await,
+    }
+}
+
+type Pool = Arc<Mutex<Vec<LaneConnection>>>;
+
+fn take(pool: &Pool) -> LaneConnection {
+    match pool.lock() {
+        Ok(mut g) => g.pop().unwrap_or_default(),
+        Err(p) => p.into_inner().pop().unwrap_or_default(),
+    }
+}
+
+fn give_back(pool: &Pool, conn: LaneConnection) {
+    match pool.lock() {
+        Ok(mut g) => g.push(conn),
+        Err(p) => p.into_inner().push(conn),
     }
 }
 
@@ -97,10 +163,11 @@ fn absorb(out: &mut LoadResult, sample: Sample, service: bool) -> bool {
 
 async fn open(
     ctx: &Context,
-    req: &HttpRequest,
+    lane: Arc<LoadLane>,
+    pool: Pool,
     s: &LatencySettings,
     rate: f64,
-    stop_at: Instant,
+    stops: Stops,
 ) -> LoadResult {
     let total = s.measured_requests();
     let mut out = LoadResult {
@@ -120,7 +187,7 @@ async fn open(
 
     for i in 0..total {
         let due = start + Duration::from_secs_f64(i as f64 / rate);
-        if due >= stop_at || ctx.cancel.is_cancelled() || stopped {
+        if due >= stops.stop_at || ctx.cancel.is_cancelled() || stopped {
             break;
         }
         tokio::select! {
@@ -133,12 +200,14 @@ async fn open(
             _ = ctx.cancel.cancelled() => break,
         };
         let Ok(permit) = permit else { break };
-        let net = ctx.net.clone();
-        let req = req.clone();
+        let lane = lane.clone();
+        let pool = pool.clone();
         tasks.spawn(async move {
+            let mut conn = take(&pool);
             let sent = Instant::now();
-            let result = net.send(req).await;
+            let result = send_bounded(&lane, &mut conn, stops).await;
             let done = Instant::now();
+            give_back(&pool, conn);
             drop(permit);
             Sample {
                 latency: done - due,
@@ -164,22 +233,23 @@ async fn open(
 
 async fn closed(
     ctx: &Context,
-    req: &HttpRequest,
+    lane: Arc<LoadLane>,
+    pool: Pool,
     s: &LatencySettings,
     requests: u64,
-    stop_at: Instant,
+    stops: Stops,
 ) -> LoadResult {
     let start = Instant::now();
-    let end = (start + s.duration).min(stop_at);
+    let end = (start + s.duration).min(stops.stop_at);
     let left = Arc::new(std::sync::atomic::AtomicU64::new(requests));
     let mut workers = JoinSet::new();
     for _ in 0..s.concurrency {
-        let net = ctx.net.clone();
-        let req = req.clone();
+        let lane = lane.clone();
+        let mut conn = take(&pool);
         let left = left.clone();
         let cancel = ctx.cancel.clone();
         workers.spawn(async move {
-            // Each worker keeps its own histogram; they are merged below.
+            // Each worker keeps its own histogram and connection.
             let mut mine = LoadResult::default();
             loop {
                 let claimed = left.fetch_update(
@@ -191,7 +261,7 @@ async fn closed(
                     break;
                 }
                 let sent = Instant::now();
-                let result = net.send(req.clone()).await;
+                let result = send_bounded(&lane, &mut conn, stops).await;
                 let took = sent.elapsed();
                 let sample = Sample {
                     latency: took,

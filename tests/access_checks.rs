@@ -81,10 +81,18 @@ fn flawed_endpoints_fail_and_their_twins_pass() {
         ("tenant", "create report", "create export"),
         ("tenant", "audit log", "billing"),
         ("cors", "embed feed", "org projects"),
+        ("auth", "logout v1", "logout"),
+        ("auth", "file download", "file list"),
+        ("auth", "mobile login", "mobile login v2"),
+        ("tenant", "invoices", "payments"),
+        ("tenant", "ticket", "document"),
+        ("cors", "preview feed", "org projects"),
     ] {
+        // Sequential ids are a low finding: a warning, not a failure.
+        let want = if flawed == "ticket" { "warn" } else { "fail" };
         assert_eq!(
             row(&card, check, flawed)["verdict"],
-            "fail",
+            want,
             "{check} {flawed}"
         );
         assert_eq!(row(&card, check, twin)["verdict"], "pass", "{check} {twin}");

@@ -2,9 +2,11 @@
 //! (1) its response cases through our verdict function; (2) every probe
 //! family's origins sent to a server with that misconfiguration (flagged)
 //! and to a correct one (clean); (3) which families our own probe set
-//! catches. Skipped with a clear line when the folder is absent.
+//! (hosting-service origins included) catches. Skipped with a clear line when the folder is absent.
 
-use readiness::checks::cors::verdict::{Answer, ProbeKind, classify, probe_origins};
+use readiness::checks::cors::verdict::{
+    Answer, ProbeKind, classify, hosting_origins, probe_origins,
+};
 use readiness::report::model::Outcome;
 use serde_json::Value;
 
@@ -165,7 +167,8 @@ fn cors_peer_suite() {
 
     // (3) Which families our own probe set catches on its own.
     let base = url::Url::parse("https://api.example.com/").unwrap();
-    let ours = probe_origins(&[TRUSTED.to_string()], &base);
+    let mut ours = probe_origins(&[TRUSTED.to_string()], &base);
+    ours.extend(hosting_origins(&[TRUSTED.to_string()]));
     let mut caught = Vec::new();
     for probe in suite["probes"].as_array().unwrap() {
         let family = probe["id"].as_str().unwrap();
@@ -183,5 +186,6 @@ fn cors_peer_suite() {
         caught.len(),
         suite["probes"].as_array().unwrap().len()
     );
-    assert!(caught.len() >= 8, "{caught:?}");
+    assert!(caught.len() >= 10, "{caught:?}");
+    assert!(caught.contains(&"third-party-hosting"), "{caught:?}");
 }

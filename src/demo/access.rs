@@ -12,13 +12,19 @@
 //! | `GET /api/orgs/{org}/audit-log` (admin) open to members | `.../billing` refuses them |
 //! | `GET /api/orgs/{org}/dashboard` answers 200 "please log in" (not a flaw) | |
 //! | `/api/embed/...` reflects any Origin with credentials | the rest honours the allow-list |
+//! | `/api/preview/...` trusts any `*.vercel.app` page | the rest honours the allow-list |
+//! | `POST /api/v1/logout` leaves the session valid | `POST /api/logout` ends it |
+//! | `.../files/download` takes `?access_token=` and a cookie too | `.../files`: header only |
+//! | `GET /api/invoices?org_id=` trusts the query's org | `/api/payments?org_id=` checks it |
+//! | `GET /api/tickets/{id}`: sequential integer ids | `/api/documents/{id}`: random ids |
+//! | `POST /api/mobile/login` hashes only for known accounts (timing) | `.../v2/login` always |
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -34,6 +40,11 @@ const WEAK_SECRET: &str = "supersecret";
 pub const ORG_A: &str = "org-acme-4f1c9b";
 pub const ORG_B: &str = "org-globex-8d2e7a";
 const INVITE: &str = "inv-5b7e21c4";
+/// Tickets have sequential integer ids (enumerable); documents random ones.
+const TICKETS: &[(u32, &str)] = &[(1042, ORG_A), (1043, ORG_B)];
+const DOCUMENTS: &[(&str, &str)] = &[("doc-9c41e07b2f5a", ORG_A), ("doc-3e8d52a6c1f4", ORG_B)];
+/// The password-hashing time the mobile logins simulate.
+const HASH_TIME: std::time::Duration = std::time::Duration::from_millis(120);
 
 #[derive(Debug, Clone)]
 struct User {
@@ -129,6 +140,7 @@ impl AccessDemo {
             r#"
 [checks.auth]
 allow_writes = true
+timing_samples = 5
 
 [checks.tenant]
 allow_writes = true
@@ -161,7 +173,7 @@ name = "mallory"
 tenant = "globex"
 role = "admin"
 token = {{ file = "mallory.token" }}
-params = {{ org_id = "{ORG_B}" }}
+params = {{ org_id = "{ORG_B}", ticket_id = "{ticket_b}", doc_id = "{doc_b}" }}
 
 [[identity]]
 name = "carol"
@@ -184,7 +196,29 @@ method = "POST"
 path = "/api/session"
 auth = "public"
 kind = "login"
-body = {{ email = "bob@acme.demo", password = "not-the-password" }}
+form = {{ email = "bob@acme.demo", password = "not-the-password" }}
+
+[[endpoint]]
+name = "mobile login"
+method = "POST"
+path = "/api/mobile/login"
+auth = "public"
+kind = "login"
+form = {{ email = "bob@acme.demo", password = "not-the-password" }}
+
+[[endpoint]]
+name = "mobile login v2"
+method = "POST"
+path = "/api/mobile/v2/login"
+auth = "public"
+kind = "login"
+form = {{ email = "bob@acme.demo", password = "not-the-password" }}
+
+[[endpoint]]
+name = "logout v1"
+method = "POST"
+path = "/api/v1/logout"
+kind = "logout"
 
 [[endpoint]]
 name = "logout"
@@ -273,7 +307,50 @@ owner = "alice"
 name = "embed feed"
 path = "/api/embed/orgs/{{org_id}}/feed"
 owner = "alice"
+
+[[endpoint]]
+name = "preview feed"
+path = "/api/preview/orgs/{{org_id}}/feed"
+owner = "alice"
+
+[[endpoint]]
+name = "file download"
+path = "/api/orgs/{{org_id}}/files/download"
+owner = "alice"
+
+[[endpoint]]
+name = "file list"
+path = "/api/orgs/{{org_id}}/files"
+owner = "alice"
+
+[[endpoint]]
+name = "invoices"
+path = "/api/invoices"
+query = {{ org_id = "{ORG_A}" }}
+owner = "alice"
+
+[[endpoint]]
+name = "payments"
+path = "/api/payments"
+query = {{ org_id = "{ORG_A}" }}
+owner = "alice"
+
+[[endpoint]]
+name = "ticket"
+path = "/api/tickets/{{ticket_id}}"
+owner = "alice"
+params = {{ ticket_id = "{ticket_a}" }}
+
+[[endpoint]]
+name = "document"
+path = "/api/documents/{{doc_id}}"
+owner = "alice"
+params = {{ doc_id = "{doc_a}" }}
 "#,
+            ticket_a = TICKETS[0].0,
+            ticket_b = TICKETS[1].0,
+            doc_a = DOCUMENTS[0].0,
+            doc_b = DOCUMENTS[1].0,
             alice = pw("alice@acme.demo"),
             bob = pw("bob@acme.demo"),
         )
@@ -300,6 +377,16 @@ pub fn router(state: Arc<AccessDemo>) -> Router {
         .route("/api/orgs/{org}/billing", get(billing))
         .route("/api/orgs/{org}/dashboard", get(dashboard))
         .route("/api/embed/orgs/{org}/feed", get(feed))
+        .route("/api/preview/orgs/{org}/feed", get(feed))
+        .route("/api/v1/logout", post(logout_v1))
+        .route("/api/mobile/login", post(mobile_login))
+        .route("/api/mobile/v2/login", post(mobile_login_v2))
+        .route("/api/orgs/{org}/files/download", get(file_download))
+        .route("/api/orgs/{org}/files", get(file_list))
+        .route("/api/invoices", get(invoices))
+        .route("/api/payments", get(payments))
+        .route("/api/tickets/{id}", get(ticket))
+        .route("/api/documents/{id}", get(document))
         .layer(middleware::from_fn(cors))
         .with_state(state)
 }
@@ -643,8 +730,9 @@ async fn feed(State(s): St, Path(org): Path<String>, headers: HeaderMap) -> Resp
     }
 }
 
-/// CORS: `/api/embed/` reflects any Origin with credentials (the flaw); the
-/// rest grants only the console origin. Both send `Vary: Origin`.
+/// CORS: `/api/embed/` reflects any Origin with credentials and
+/// `/api/preview/` trusts every `*.vercel.app` page (the flaws); the rest
+/// grants only the console origin. All send `Vary: Origin`.
 async fn cors(req: Request, next: Next) -> Response {
     let origin = req
         .headers()
@@ -652,6 +740,8 @@ async fn cors(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let reflect_any = req.uri().path().starts_with("/api/embed/");
+    // Preview deployments live on vercel.app, so the preview API trusts all of it.
+    let trust_vercel = req.uri().path().starts_with("/api/preview/");
     let preflight = req.method() == Method::OPTIONS
         && req
             .headers()
@@ -663,7 +753,11 @@ async fn cors(req: Request, next: Next) -> Response {
     };
     let h = res.headers_mut();
     h.append(header::VARY, HeaderValue::from_static("Origin"));
-    let granted = origin.filter(|o| reflect_any || o == CONSOLE_ORIGIN);
+    let granted = origin.filter(|o| {
+        reflect_any
+            || o == CONSOLE_ORIGIN
+            || trust_vercel && o.starts_with("https://") && o.ends_with(".vercel.app")
+    });
     if let Some(o) = granted
         && let Ok(v) = HeaderValue::from_str(&o)
     {
@@ -684,4 +778,139 @@ async fn cors(req: Request, next: Next) -> Response {
         }
     }
     res
+}
+
+/// Flaw: clears the cookie in the browser but ends nothing on the server.
+async fn logout_v1(State(s): St, headers: HeaderMap) -> Response {
+    if authn(&s, &headers, Verifier::Strict).is_none() {
+        return unauthorized();
+    }
+    let mut res = ok(json!({ "ok": true }));
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static("sid=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax"),
+    );
+    res
+}
+
+/// The fields of a form body; `None` for any other content type.
+fn form_fields(headers: &HeaderMap, body: &Bytes) -> Option<HashMap<String, String>> {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    form.then(|| body_fields(headers, body))
+}
+
+/// A form-only login; `hash_unknown` decides whether unknown accounts pay
+/// the hashing time too. The wording is the same either way.
+async fn mobile(s: &AccessDemo, headers: &HeaderMap, body: &Bytes, hash_unknown: bool) -> Response {
+    let Some(fields) = form_fields(headers, body) else {
+        return status(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send a form");
+    };
+    let outcome = check_password(s, &fields);
+    if hash_unknown || !matches!(outcome, Err(false)) {
+        tokio::time::sleep(HASH_TIME).await;
+    }
+    match outcome {
+        Ok(user) => ok(json!({ "token": s.token_for(user, &s.secret) })),
+        Err(_) => status(StatusCode::UNAUTHORIZED, "invalid email or password"),
+    }
+}
+
+/// Flaw: only known accounts pay the hashing time, so timing tells them apart.
+async fn mobile_login(State(s): St, headers: HeaderMap, body: Bytes) -> Response {
+    mobile(&s, &headers, &body, false).await
+}
+
+/// Twin: a dummy hash for unknown accounts, so both take the same time.
+async fn mobile_login_v2(State(s): St, headers: HeaderMap, body: Bytes) -> Response {
+    mobile(&s, &headers, &body, true).await
+}
+
+/// Flaw: besides the header, takes the token from `?access_token=` or an
+/// `access_token` cookie (download links).
+async fn file_download(
+    State(s): St,
+    Path(org): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    mut headers: HeaderMap,
+) -> Response {
+    if bearer(&headers).is_none()
+        && let Some(token) = q
+            .get("access_token")
+            .cloned()
+            .or_else(|| cookie(&headers, "access_token"))
+        && let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}"))
+    {
+        headers.insert(header::AUTHORIZATION, v);
+    }
+    match member_of(&s, &headers, &org, Verifier::Strict) {
+        Ok(_) => ok(org_data(&org, "files")),
+        Err(r) => r.into_response(),
+    }
+}
+
+/// Twin: the Authorization header only.
+async fn file_list(State(s): St, Path(org): Path<String>, headers: HeaderMap) -> Response {
+    match member_of(&s, &headers, &org, Verifier::Strict) {
+        Ok(_) => ok(org_data(&org, "files")),
+        Err(r) => r.into_response(),
+    }
+}
+
+/// Flaw: any logged-in user reads the invoices of the query's org.
+async fn invoices(
+    State(s): St,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if authn(&s, &headers, Verifier::Strict).is_none() {
+        return unauthorized();
+    }
+    match q.get("org_id") {
+        Some(org) => ok(org_data(org, "invoices")),
+        None => status(StatusCode::BAD_REQUEST, "org_id is required"),
+    }
+}
+
+/// Twin: the query's org must be the caller's.
+async fn payments(
+    State(s): St,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let org = q.get("org_id").cloned().unwrap_or_default();
+    match member_of(&s, &headers, &org, Verifier::Strict) {
+        Ok(_) => ok(org_data(&org, "payments")),
+        Err(r) => r.into_response(),
+    }
+}
+
+/// An object of the caller's org by id, else 404 (as if it did not exist).
+fn owned_object(s: &AccessDemo, headers: &HeaderMap, id: &str, org: Option<&str>) -> Response {
+    let Some(user) = authn(s, headers, Verifier::Strict) else {
+        return unauthorized();
+    };
+    match org {
+        Some(org) if org == user.org => {
+            ok(json!({ "id": id, "org_id": org, "title": format!("object {id} of {org}") }))
+        }
+        _ => status(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+/// Tenant-checked, but with sequential integer ids (enumerable).
+async fn ticket(State(s): St, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let org = TICKETS
+        .iter()
+        .find(|(n, _)| n.to_string() == id)
+        .map(|(_, o)| *o);
+    owned_object(&s, &headers, &id, org)
+}
+
+/// Twin: random ids.
+async fn document(State(s): St, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let org = DOCUMENTS.iter().find(|(d, _)| *d == id).map(|(_, o)| *o);
+    owned_object(&s, &headers, &id, org)
 }

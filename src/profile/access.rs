@@ -74,6 +74,8 @@ pub struct RawEndpoint {
     #[serde(default)]
     pub query: toml::Table,
     pub body: Option<toml::Table>,
+    /// A form body template (application/x-www-form-urlencoded), instead of `body`.
+    pub form: Option<toml::Table>,
     #[serde(default = "default_required")]
     pub auth: String,
     /// The identity whose object this is.
@@ -177,6 +179,8 @@ pub struct Endpoint {
     pub path: String,
     pub query: Template,
     pub body: Option<Template>,
+    /// The body is sent form-encoded (`form = {...}`), not as JSON.
+    pub form: bool,
     pub auth: AuthRequirement,
     pub owner: Option<String>,
     pub params: BTreeMap<String, String>,

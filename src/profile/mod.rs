@@ -703,7 +703,15 @@ impl Validator<'_> {
                 Template::from_toml(t, self.dir).map_err(|e| self.err(span.clone(), &key, e))
             };
             let query = template(&r.query)?;
-            let body = r.body.as_ref().map(template).transpose()?;
+            if r.body.is_some() && r.form.is_some() {
+                return Err(self.err(span, &key, "set `body` (JSON) or `form`, not both"));
+            }
+            let body = r
+                .body
+                .as_ref()
+                .or(r.form.as_ref())
+                .map(template)
+                .transpose()?;
             for t in std::iter::once(&query).chain(body.iter()) {
                 for s in t.secrets() {
                     self.redactor.register(s.expose());
@@ -715,6 +723,7 @@ impl Validator<'_> {
                 path: r.path.get_ref().clone(),
                 query,
                 body,
+                form: r.form.is_some(),
                 auth,
                 owner: r.owner.clone(),
                 params: r.params.clone(),

@@ -5,8 +5,12 @@
 //! (or `METHOD /path`), its security requirements decide `auth` (an
 //! operation's own `security` wins over the document's; an empty list or an
 //! empty requirement `{}` means public), examples fill path params, query and
-//! JSON body. `[[endpoint]]` entries of the profile override imported ones
-//! with the same name or the same method and path.
+//! body (JSON, or a form for `application/x-www-form-urlencoded`; built from
+//! the schema's property examples when the body has none). Local `$ref`s are
+//! followed with a bounded number of hops; an external, broken or cyclic one
+//! is a profile error naming the ref, where it is and what to do.
+//! `[[endpoint]]` entries of the profile override imported ones with the same
+//! name or the same method and path.
 
 use std::collections::BTreeMap;
 
@@ -37,8 +41,10 @@ impl Validator<'_> {
                 format!("cannot read `{}`: {e}", file.display()),
             )
         })?;
-        let doc = parse_document(&text).map_err(|e| self.err(path.span(), "openapi", e))?;
-        let imported = import(&doc, self.dir).map_err(|e| self.err(path.span(), "openapi", e))?;
+        let located =
+            |e: String| self.err(path.span(), "openapi", format!("{}: {e}", path.get_ref()));
+        let doc = parse_document(&text).map_err(located)?;
+        let imported = import(&doc, self.dir).map_err(located)?;
         Ok(merge(endpoints, imported))
     }
 }
@@ -72,11 +78,166 @@ pub fn merge(profile: Vec<Endpoint>, imported: Vec<Endpoint>) -> Vec<Endpoint> {
     out
 }
 
-/// Every operation of the document as an endpoint.
+/// Longest chain of `$ref`s followed before giving up.
+const MAX_REF_HOPS: usize = 16;
+/// Deepest schema nesting walked when building a body example from a schema.
+const MAX_SCHEMA_DEPTH: usize = 8;
+
+/// Escapes a key for a JSON pointer (RFC 6901: `~` as `~0`, `/` as `~1`).
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Decodes `%XX` escapes of a URI fragment (a `$ref` is a URI reference).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Follows the local `$ref`s of one document.
+struct Refs<'a> {
+    root: &'a Value,
+}
+
+impl<'a> Refs<'a> {
+    /// `value` itself, or what its chain of `$ref`s points to. `at` is the
+    /// JSON pointer of `value` in the document, for errors.
+    fn deref(&self, value: &'a Value, at: &str) -> Result<&'a Value, String> {
+        let mut current = value;
+        let mut seen: Vec<&str> = Vec::new();
+        while let Some(reference) = current.get("$ref") {
+            let Some(text) = reference.as_str() else {
+                return Err(format!("`$ref` at `{at}` is not a string"));
+            };
+            let Some(fragment) = text.strip_prefix('#') else {
+                return Err(format!(
+                    "`$ref: {text}` at `{at}` points outside the document; only local refs \
+                     (`#/components/...`) are followed: bundle the spec into one file first \
+                     (e.g. `redocly bundle` or `swagger-cli bundle`)"
+                ));
+            };
+            if seen.contains(&text) || seen.len() >= MAX_REF_HOPS {
+                seen.push(text);
+                return Err(format!(
+                    "`$ref`s at `{at}` go round in a cycle ({}): point one of them at a real \
+                     definition",
+                    seen.join(" -> ")
+                ));
+            }
+            seen.push(text);
+            let pointer = percent_decode(fragment);
+            current = self.root.pointer(&pointer).ok_or_else(|| {
+                format!(
+                    "`$ref: {text}` at `{at}` points to nothing in the document: define \
+                     `{pointer}` or fix the ref"
+                )
+            })?;
+        }
+        Ok(current)
+    }
+
+    /// An example value for a parameter or media type: `example`, the first
+    /// of `examples`, or one from its schema.
+    fn example(&self, holder: &'a Value, at: &str) -> Result<Option<Value>, String> {
+        if let Some(v) = holder.get("example") {
+            return Ok(Some(v.clone()));
+        }
+        if let Some((name, first)) = holder
+            .get("examples")
+            .and_then(Value::as_object)
+            .and_then(|m| m.iter().next())
+        {
+            let ex_at = format!("{at}/examples/{}", escape(name));
+            let ex = self.deref(first, &ex_at)?;
+            if let Some(v) = ex.get("value") {
+                return Ok(Some(v.clone()));
+            }
+        }
+        match holder.get("schema") {
+            Some(schema) => self.schema_example(schema, &format!("{at}/schema"), &mut Vec::new()),
+            None => Ok(None),
+        }
+    }
+
+    /// An example built from a schema: its `example` or `default`, else an
+    /// object of its properties' examples (through `allOf` too). A schema met
+    /// again inside itself is left out and the depth is bounded, so recursive
+    /// schemas end.
+    fn schema_example(
+        &self,
+        schema: &'a Value,
+        at: &str,
+        stack: &mut Vec<&'a str>,
+    ) -> Result<Option<Value>, String> {
+        let reference = schema.get("$ref").and_then(Value::as_str);
+        if stack.len() > MAX_SCHEMA_DEPTH || reference.is_some_and(|r| stack.contains(&r)) {
+            return Ok(None);
+        }
+        let schema = self.deref(schema, at)?;
+        stack.push(reference.unwrap_or(""));
+        let example = self.build_example(schema, at, stack);
+        stack.pop();
+        example
+    }
+
+    fn build_example(
+        &self,
+        schema: &'a Value,
+        at: &str,
+        stack: &mut Vec<&'a str>,
+    ) -> Result<Option<Value>, String> {
+        if let Some(v) = schema.get("example").or_else(|| schema.get("default")) {
+            return Ok(Some(v.clone()));
+        }
+        let mut object = serde_json::Map::new();
+        if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
+            for (i, part) in parts.iter().enumerate() {
+                let part_at = format!("{at}/allOf/{i}");
+                if let Some(Value::Object(m)) = self.schema_example(part, &part_at, stack)? {
+                    object.extend(m);
+                }
+            }
+        }
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (name, prop) in props {
+                let prop_at = format!("{at}/properties/{}", escape(name));
+                if let Some(v) = self.schema_example(prop, &prop_at, stack)? {
+                    object.insert(name.clone(), v);
+                }
+            }
+        }
+        Ok((!object.is_empty()).then_some(Value::Object(object)))
+    }
+}
+
+/// Every operation of the document as an endpoint. Local `$ref`s are
+/// followed (path items, parameters, request bodies, schemas, examples,
+/// security schemes); an external, broken or cyclic one is an error naming
+/// the ref and where it is.
 pub fn import(doc: &Value, dir: &std::path::Path) -> Result<Vec<Endpoint>, String> {
+    let refs = Refs { root: doc };
     let prefix = server_path(doc);
     let global_security = doc.get("security");
     let mut out = Vec::new();
+    check_security_schemes(&refs)?;
     let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
         return Ok(out);
     };
@@ -84,11 +245,14 @@ pub fn import(doc: &Value, dir: &std::path::Path) -> Result<Vec<Endpoint>, Strin
         if !path.starts_with('/') {
             return Err(format!("path `{path}` must start with `/`"));
         }
+        let item_at = format!("#/paths/{}", escape(path));
+        let item = refs.deref(item, &item_at)?;
         let shared_params = item.get("parameters");
         for method in METHODS {
             let Some(op) = item.get(*method) else {
                 continue;
             };
+            let op_at = format!("{item_at}/{method}");
             let full_path = format!("{prefix}{path}");
             let http_method = http::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
                 .map_err(|_| format!("bad method `{method}`"))?;
@@ -105,37 +269,38 @@ pub fn import(doc: &Value, dir: &std::path::Path) -> Result<Vec<Endpoint>, Strin
             };
             let mut params = BTreeMap::new();
             let mut query = serde_json::Map::new();
-            for p in [shared_params, op.get("parameters")]
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_array)
-                .flatten()
-            {
-                let (Some(pname), Some(place)) = (
-                    p.get("name").and_then(Value::as_str),
-                    p.get("in").and_then(Value::as_str),
-                ) else {
+            let lists = [
+                (shared_params, format!("{item_at}/parameters")),
+                (op.get("parameters"), format!("{op_at}/parameters")),
+            ];
+            for (list, list_at) in &lists {
+                let Some(list) = list.and_then(Value::as_array) else {
                     continue;
                 };
-                let example = example_of(p);
-                match (place, example) {
-                    ("path", Some(v)) => {
-                        params.insert(pname.to_string(), scalar(&v));
+                for (i, p) in list.iter().enumerate() {
+                    let p_at = format!("{list_at}/{i}");
+                    let p = refs.deref(p, &p_at)?;
+                    let (Some(pname), Some(place)) = (
+                        p.get("name").and_then(Value::as_str),
+                        p.get("in").and_then(Value::as_str),
+                    ) else {
+                        continue;
+                    };
+                    match (place, refs.example(p, &p_at)?) {
+                        ("path", Some(v)) => {
+                            params.insert(pname.to_string(), scalar(&v));
+                        }
+                        ("query", Some(v)) => {
+                            query.insert(pname.to_string(), v);
+                        }
+                        _ => {}
                     }
-                    ("query", Some(v)) => {
-                        query.insert(pname.to_string(), v);
-                    }
-                    _ => {}
                 }
             }
-            let body = op
-                .pointer("/requestBody/content/application~1json")
-                .and_then(|c| {
-                    c.get("example")
-                        .cloned()
-                        .or_else(|| c.pointer("/schema/example").cloned())
-                })
-                .filter(Value::is_object);
+            let (body, form) = match op.get("requestBody") {
+                Some(rb) => request_body(&refs, rb, &format!("{op_at}/requestBody"))?,
+                None => (None, false),
+            };
             let to_template = |v: &Value| -> Result<Template, String> {
                 Template::from_toml(&to_toml_table(v), dir)
             };
@@ -149,6 +314,7 @@ pub fn import(doc: &Value, dir: &std::path::Path) -> Result<Vec<Endpoint>, Strin
                 path: full_path,
                 query: to_template(&Value::Object(query))?,
                 body: body.as_ref().map(to_template).transpose()?,
+                form,
                 auth,
                 owner: None,
                 params,
@@ -161,6 +327,51 @@ pub fn import(doc: &Value, dir: &std::path::Path) -> Result<Vec<Endpoint>, Strin
         }
     }
     Ok(out)
+}
+
+/// The example body of a request body object, and whether it is a form: a
+/// JSON media type first, else `application/x-www-form-urlencoded`.
+fn request_body(refs: &Refs<'_>, rb: &Value, at: &str) -> Result<(Option<Value>, bool), String> {
+    let rb = refs.deref(rb, at)?;
+    let Some(content) = rb.get("content").and_then(Value::as_object) else {
+        return Ok((None, false));
+    };
+    let json = content
+        .iter()
+        .find(|(t, _)| *t == "application/json" || t.ends_with("+json"));
+    let form = content
+        .iter()
+        .find(|(t, _)| *t == "application/x-www-form-urlencoded");
+    let (is_form, (media_type, media)) = match (json, form) {
+        (Some(j), _) => (false, j),
+        (None, Some(f)) => (true, f),
+        (None, None) => return Ok((None, false)),
+    };
+    let media_at = format!("{at}/content/{}", escape(media_type));
+    let example = refs.example(media, &media_at)?.filter(Value::is_object);
+    Ok((example, is_form))
+}
+
+/// Every security scheme must resolve: a broken `$ref` there is reported
+/// even when no operation names the scheme.
+fn check_security_schemes(refs: &Refs<'_>) -> Result<(), String> {
+    if let Some(schemes) = refs
+        .root
+        .pointer("/components/securitySchemes")
+        .and_then(Value::as_object)
+    {
+        for (name, scheme) in schemes {
+            let at = format!("#/components/securitySchemes/{}", escape(name));
+            let scheme = refs.deref(scheme, &at)?;
+            if scheme.get("type").and_then(Value::as_str).is_none() {
+                return Err(format!(
+                    "the security scheme at `{at}` has no `type` (apiKey, http, oauth2, \
+                     openIdConnect or mutualTLS)"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// True when a security requirement list needs a credential: it is non-empty
@@ -188,14 +399,6 @@ fn server_path(doc: &Value) -> String {
         Err(_) => String::new(),
     };
     path.trim_end_matches('/').to_string()
-}
-
-fn example_of(param: &Value) -> Option<Value> {
-    param
-        .get("example")
-        .or_else(|| param.pointer("/schema/example"))
-        .or_else(|| param.pointer("/schema/default"))
-        .cloned()
 }
 
 fn scalar(v: &Value) -> String {
@@ -289,5 +492,141 @@ paths:
         assert_eq!(eps[0].name, "GET /a");
         assert_eq!(eps[0].auth, AuthRequirement::Public);
         assert!(parse_document("{\"a\":1}").is_err());
+    }
+
+    /// Parameters, request bodies, schemas, examples, path items and security
+    /// schemes by `$ref`, with `~1` and `%7B` escapes in a pointer.
+    const REF_SPEC: &str = r##"
+openapi: 3.1.0
+info: { title: refs, version: "1" }
+security: [{ session: [] }]
+paths:
+  /orgs/{org_id}/reports:
+    parameters:
+      - $ref: "#/components/parameters/OrgId"
+    post:
+      operationId: createReport
+      parameters:
+        - $ref: "#/components/parameters/Page"
+      requestBody:
+        $ref: "#/components/requestBodies/Report"
+  /login:
+    post:
+      operationId: login
+      security: []
+      requestBody:
+        content:
+          application/x-www-form-urlencoded:
+            schema: { $ref: "#/components/schemas/Credentials" }
+  /legacy:
+    $ref: "#/paths/~1orgs~1%7Borg_id%7D~1reports"
+  /admin:
+    $ref: "#/components/pathItems/Admin"
+components:
+  parameters:
+    OrgId:
+      { name: org_id, in: path, required: true, schema: { $ref: "#/components/schemas/OrgId" } }
+    Page: { name: page, in: query, examples: { first: { $ref: "#/components/examples/One" } } }
+  examples:
+    One: { value: 1 }
+  schemas:
+    OrgId: { type: string, example: "org-7" }
+    Report:
+      allOf:
+        - { $ref: "#/components/schemas/Owned" }
+        - type: object
+          properties:
+            title: { type: string, example: "Q3" }
+            parent: { $ref: "#/components/schemas/Report" }
+    Owned: { type: object, properties: { org_id: { $ref: "#/components/schemas/OrgId" } } }
+    Credentials:
+      type: object
+      properties:
+        email: { type: string, example: "a@b.test" }
+        password: { type: string, example: "not-the-password" }
+  requestBodies:
+    Report:
+      content:
+        application/json:
+          schema: { $ref: "#/components/schemas/Report" }
+  pathItems:
+    Admin:
+      get: { operationId: adminPanel }
+  securitySchemes:
+    session: { $ref: "#/components/securitySchemes/cookieAuth" }
+    cookieAuth: { type: apiKey, in: cookie, name: sid }
+"##;
+
+    fn import_text(text: &str) -> Result<Vec<Endpoint>, String> {
+        import(&parse_document(text)?, std::path::Path::new("."))
+    }
+
+    fn check_ref_spec(eps: &[Endpoint]) {
+        let create = eps.iter().find(|e| e.name == "createReport").unwrap();
+        assert_eq!(create.params["org_id"], "org-7");
+        assert_eq!(create.query.render()["page"], 1);
+        let body = create.body.as_ref().unwrap().render();
+        assert_eq!(body["org_id"], "org-7");
+        assert_eq!(body["title"], "Q3");
+        // The recursive `parent` is left out rather than nested without end.
+        assert!(body.get("parent").is_none(), "{body}");
+        assert!(!create.form);
+        assert_eq!(create.auth, AuthRequirement::Required);
+        let login = eps.iter().find(|e| e.name == "login").unwrap();
+        assert!(login.form);
+        assert_eq!(login.auth, AuthRequirement::Public);
+        assert_eq!(login.body.as_ref().unwrap().render()["email"], "a@b.test");
+        // A path item by ref (escaped pointer) and one from components.pathItems.
+        assert!(
+            eps.iter()
+                .any(|e| e.path == "/legacy" && e.params["org_id"] == "org-7")
+        );
+        assert!(
+            eps.iter()
+                .any(|e| e.name == "adminPanel" && e.path == "/admin")
+        );
+    }
+
+    #[test]
+    fn refs_are_followed_in_yaml_and_json() {
+        check_ref_spec(&import_text(REF_SPEC).unwrap());
+        let doc: Value = serde_norway::from_str(REF_SPEC).unwrap();
+        let json = serde_json::to_string_pretty(&doc).unwrap();
+        check_ref_spec(&import_text(&json).unwrap());
+    }
+
+    #[test]
+    fn broken_external_and_cyclic_refs_are_errors_naming_the_ref() {
+        let broken = REF_SPEC.replace(
+            "$ref: \"#/components/parameters/Page\"",
+            "$ref: \"#/components/parameters/Pgae\"",
+        );
+        let e = import_text(&broken).unwrap_err();
+        assert!(e.contains("#/components/parameters/Pgae"), "{e}");
+        assert!(
+            e.contains("#/paths/~1orgs~1{org_id}~1reports/post/parameters/0"),
+            "{e}"
+        );
+        assert!(e.contains("points to nothing"), "{e}");
+
+        let external = REF_SPEC.replace(
+            "$ref: \"#/components/requestBodies/Report\"",
+            "$ref: \"bodies.yaml#/Report\"",
+        );
+        let e = import_text(&external).unwrap_err();
+        assert!(
+            e.contains("bodies.yaml#/Report") && e.contains("bundle"),
+            "{e}"
+        );
+
+        let cyclic = REF_SPEC.replace(
+            "cookieAuth: { type: apiKey, in: cookie, name: sid }",
+            "cookieAuth: { $ref: \"#/components/securitySchemes/session\" }",
+        );
+        let e = import_text(&cyclic).unwrap_err();
+        assert!(e.contains("cycle"), "{e}");
+
+        let tilde = r##"{"openapi":"3.1.0","paths":{"/a":{"$ref":"#/x~0y"}},"x~y":{"get":{}}}"##;
+        assert_eq!(import_text(tilde).unwrap()[0].name, "GET /a");
     }
 }

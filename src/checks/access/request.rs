@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::sessions;
 use crate::net::HttpRequest;
 use crate::profile::Profile;
 use crate::profile::access::{Endpoint, Identity};
@@ -42,14 +43,21 @@ pub fn owner_params(endpoint: &Endpoint, owner: Option<&Identity>) -> BTreeMap<S
 }
 
 /// Params of another identity for the same endpoint: every param the endpoint
-/// uses must have a value in the identity's own params; `None` otherwise.
+/// uses (in its path, its `params`, or as a field of its query or body that
+/// the owner's params fill) must have a value in the identity's own params;
+/// `None` otherwise.
 pub fn identity_params(
     endpoint: &Endpoint,
     identity: &Identity,
+    owner_params: &BTreeMap<String, String>,
 ) -> Option<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     let mut needed: Vec<String> = endpoint.path_params();
     needed.extend(endpoint.params.keys().cloned());
+    needed.extend(params_in(&endpoint.query.render(), owner_params));
+    if let Some(body) = &endpoint.body {
+        needed.extend(params_in(&body.render(), owner_params));
+    }
     needed.sort();
     needed.dedup();
     for key in needed {
@@ -90,10 +98,30 @@ pub fn build(profile: &Profile, endpoint: &Endpoint, ids: &Ids) -> Result<HttpRe
     if let Some(body) = &endpoint.body {
         let mut value = body.render();
         fill(&mut value, &ids.body);
-        req = req.header("content-type", "application/json");
-        req.body = Some(value.to_string().into());
+        req = with_body(req, endpoint, &value);
     }
     Ok(req)
+}
+
+/// Sets a request's body in the endpoint's own encoding.
+pub fn with_body(req: HttpRequest, endpoint: &Endpoint, value: &Value) -> HttpRequest {
+    let (content_type, bytes) = encode_body(endpoint, value);
+    let mut req = req.header("content-type", content_type);
+    req.body = Some(bytes.into());
+    req
+}
+
+/// A body value in the endpoint's own encoding, with its content type: JSON,
+/// or `application/x-www-form-urlencoded` for `form = {...}` endpoints.
+pub fn encode_body(endpoint: &Endpoint, value: &Value) -> (&'static str, String) {
+    if endpoint.form {
+        (
+            "application/x-www-form-urlencoded",
+            sessions::form_encode(value),
+        )
+    } else {
+        ("application/json", value.to_string())
+    }
 }
 
 fn scalar_text(v: &Value) -> String {

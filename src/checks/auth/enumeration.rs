@@ -5,7 +5,10 @@
 //! name field). Each case is sampled a few times, alternating, with the same
 //! wrong password; the answers are compared by status, by wording (with the
 //! account names masked, and only when each case answers consistently), and
-//! by timing (a median gap well beyond the spread within each case).
+//! by timing (a gap between the medians of at least 50 ms and four times the
+//! larger median deviation within a case, so a few slow samples on a busy
+//! machine neither hide nor fake a gap). The body goes in the endpoint's own
+//! encoding (JSON or form).
 
 use std::time::Duration;
 
@@ -26,7 +29,10 @@ pub struct Sample {
 }
 
 /// Smallest median timing gap reported, whatever the noise.
-const MIN_TIMING_GAP: Duration = Duration::from_millis(100);
+const MIN_TIMING_GAP: Duration = Duration::from_millis(50);
+
+/// How many times the larger median deviation the gap must exceed.
+const NOISE_FACTOR: u32 = 4;
 
 pub async fn audit(ctx: &Context, profile: &Profile, endpoint: &Endpoint) -> SubjectRow {
     let subject = endpoint.name.as_str();
@@ -51,11 +57,20 @@ pub async fn audit(ctx: &Context, profile: &Profile, endpoint: &Endpoint) -> Sub
     let params = request::owner_params(endpoint, None);
     let mut known_samples = Vec::new();
     let mut unknown_samples = Vec::new();
-    for _ in 0..profile.auth.timing_samples {
-        for (account, into) in [
-            (&known, &mut known_samples),
-            (&unknown, &mut unknown_samples),
-        ] {
+    for round in 0..profile.auth.timing_samples {
+        // Interleaved, and the order flipped every round, so load and warm-up
+        // fall on both cases alike.
+        let order = if round % 2 == 0 {
+            [(true, &known), (false, &unknown)]
+        } else {
+            [(false, &unknown), (true, &known)]
+        };
+        for (is_known, account) in order {
+            let into = if is_known {
+                &mut known_samples
+            } else {
+                &mut unknown_samples
+            };
             let mut req = match request::build(profile, endpoint, &Ids::same(&params)) {
                 Ok(r) => r,
                 Err(e) => return SubjectRow::skip(subject, e),
@@ -65,7 +80,7 @@ pub async fn audit(ctx: &Context, profile: &Profile, endpoint: &Endpoint) -> Sub
             for key in password_fields(&b) {
                 b[&key] = Value::from(wrong_password.as_str());
             }
-            req.body = Some(b.to_string().into());
+            req.body = Some(request::encode_body(endpoint, &b).1.into());
             match ctx.net.send(req).await {
                 Ok(res) => into.push(Sample {
                     status: res.status,
@@ -170,11 +185,11 @@ pub fn compare(known: &[Sample], unknown: &[Sample], accounts: &[&str]) -> Vec<S
     let med_k = median(known);
     let med_u = median(unknown);
     let gap = med_k.abs_diff(med_u);
-    let noise = spread(known).max(spread(unknown));
-    if gap >= MIN_TIMING_GAP && gap > noise * 3 {
+    let noise = deviation(known).max(deviation(unknown));
+    if gap >= MIN_TIMING_GAP && gap > noise * NOISE_FACTOR {
         out.push(format!(
             "timing: median {} ms for the known account vs {} ms for the unknown one \
-             (spread {} ms)",
+             (median deviation {} ms)",
             med_k.as_millis(),
             med_u.as_millis(),
             noise.as_millis()
@@ -209,13 +224,16 @@ fn clip(s: &str) -> String {
 fn median(s: &[Sample]) -> Duration {
     let mut v: Vec<Duration> = s.iter().map(|x| x.elapsed).collect();
     v.sort();
-    v[v.len() / 2]
+    v.get(v.len() / 2).copied().unwrap_or_default()
 }
 
-fn spread(s: &[Sample]) -> Duration {
-    let min = s.iter().map(|x| x.elapsed).min().unwrap_or_default();
-    let max = s.iter().map(|x| x.elapsed).max().unwrap_or_default();
-    max - min
+/// The median absolute deviation from the median: the spread of a case that
+/// one or two slow samples (a busy machine, a TLS handshake) do not inflate.
+fn deviation(s: &[Sample]) -> Duration {
+    let m = median(s);
+    let mut d: Vec<Duration> = s.iter().map(|x| x.elapsed.abs_diff(m)).collect();
+    d.sort();
+    d.get(d.len() / 2).copied().unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -278,6 +296,44 @@ mod tests {
             s(401, "x req-e", 380),
             s(401, "x req-f", 30),
         ];
+        assert!(compare(&k, &u, ACCOUNTS).is_empty());
+    }
+
+    #[test]
+    fn a_timing_gap_survives_a_busy_machine() {
+        // Known accounts hash (~120 ms), unknown ones do not (~2 ms); two of
+        // five samples of each case hit a stall.
+        let k: Vec<Sample> = [121, 260, 123, 122, 300]
+            .iter()
+            .map(|ms| s(401, "invalid", *ms))
+            .collect();
+        let u: Vec<Sample> = [2, 150, 3, 190, 2]
+            .iter()
+            .map(|ms| s(401, "invalid", *ms))
+            .collect();
+        let got = compare(&k, &u, ACCOUNTS);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].contains("median 123 ms"), "{got:?}");
+    }
+
+    #[test]
+    fn equal_work_with_stalls_is_not_a_timing_gap() {
+        // Both cases hash; stalls land on either side.
+        let k: Vec<Sample> = [121, 260, 123, 122, 124]
+            .iter()
+            .map(|ms| s(401, "invalid", *ms))
+            .collect();
+        let u: Vec<Sample> = [122, 125, 300, 190, 121]
+            .iter()
+            .map(|ms| s(401, "invalid", *ms))
+            .collect();
+        assert!(compare(&k, &u, ACCOUNTS).is_empty());
+        // Fast both ways, one case unlucky twice: the medians stay together.
+        let k: Vec<Sample> = [2, 90, 3, 2, 95]
+            .iter()
+            .map(|ms| s(401, "x", *ms))
+            .collect();
+        let u: Vec<Sample> = [2, 3, 2, 4, 3].iter().map(|ms| s(401, "x", *ms)).collect();
         assert!(compare(&k, &u, ACCOUNTS).is_empty());
     }
 }

@@ -27,8 +27,11 @@ use crate::report::model::{Class, Finding, Outcome, Severity, SubjectRow};
 pub struct AuthCheck;
 
 /// Most probes one endpoint gets: baseline, none, empty, malformed,
-/// corrupted, alg none, expired, three edited claims, two carriers, revoked.
-const PROBES_PER_ENDPOINT: u64 = 13;
+/// corrupted, alg none, expired, three edited claims, two carriers.
+const PROBES_PER_ENDPOINT: u64 = 12;
+
+/// Requests per identity and logout endpoint: log in, read, log out, read again.
+const REVOCATION_REQUESTS: u64 = 4;
 
 /// Endpoint kinds that are not probed as protected resources.
 const NOT_PROBED: &[&str] = &["login", "logout", "signup", "password_reset"];
@@ -91,19 +94,19 @@ impl Check for AuthCheck {
             }
             plan = plan.step(
                 &e.name,
-                "owner's request, then no/empty/malformed/corrupted/forged/expired/revoked \
+                "owner's request, then no/empty/malformed/corrupted/forged/expired \
                  credential and moved credential probes",
                 PROBES_PER_ENDPOINT,
                 e.writes,
             );
         }
-        if let Some(logout) = logout_endpoint(profile) {
-            let n = revocable_identities(profile).count() as u64;
-            if n > 0 {
+        let revocable = revocable_identities(profile).count() as u64;
+        for logout in logout_endpoints(profile) {
+            if revocable > 0 {
                 plan = plan.step(
                     &logout.name,
-                    "log in a separate session per identity and log it out",
-                    2 * n,
+                    "per login identity: a separate session logs in, reads, logs out, reads again",
+                    REVOCATION_REQUESTS * revocable,
                     false,
                 );
             }
@@ -137,7 +140,6 @@ impl Check for AuthCheck {
         let profile = ctx.profile.clone();
         let sessions = sessions::establish(&ctx.net, &profile).await;
         let mut rows = sessions.failures.clone();
-        let revoked = revoked_credentials(&ctx, &profile).await;
         let mut baselines: BTreeMap<String, (HttpRequest, Baseline)> = BTreeMap::new();
 
         for endpoint in probed_endpoints(&profile) {
@@ -149,12 +151,15 @@ impl Check for AuthCheck {
                 ));
                 continue;
             }
-            let (row, baseline) =
-                probe_endpoint(&ctx, &profile, &sessions, &revoked, endpoint).await;
+            let (row, baseline) = probe_endpoint(&ctx, &profile, &sessions, endpoint).await;
             if let Some(b) = baseline {
                 baselines.insert(endpoint.name.clone(), b);
             }
             rows.push(row);
+        }
+
+        for logout in logout_endpoints(&profile) {
+            rows.push(revocation(&ctx, &profile, logout).await);
         }
 
         for identity in &profile.identities {
@@ -163,18 +168,23 @@ impl Check for AuthCheck {
             }
         }
 
-        for endpoint in enumeration_endpoints(&profile) {
-            let write = endpoint.kind.as_deref() != Some("login");
-            if write && !writes_allowed(&profile) {
-                rows.push(SubjectRow::skip(
-                    &endpoint.name,
-                    "account enumeration on signup/reset sends writes: needs [target] \
-                     allow_writes and [checks.auth] allow_writes",
-                ));
-                continue;
+        // Enumeration endpoints are sampled side by side (each one's own
+        // known and unknown samples stay interleaved), so slow logins overlap.
+        let audits = enumeration_endpoints(&profile).map(|endpoint| {
+            let (ctx, profile) = (&ctx, &profile);
+            async move {
+                let write = endpoint.kind.as_deref() != Some("login");
+                if write && !writes_allowed(profile) {
+                    return SubjectRow::skip(
+                        &endpoint.name,
+                        "account enumeration on signup/reset sends writes: needs [target] \
+                         allow_writes and [checks.auth] allow_writes",
+                    );
+                }
+                enumeration::audit(ctx, profile, endpoint).await
             }
-            rows.push(enumeration::audit(&ctx, &profile, endpoint).await);
-        }
+        });
+        rows.extend(futures::future::join_all(audits).await);
         if rows.is_empty() {
             rows.push(SubjectRow::error("auth", "nothing could be probed"));
         }
@@ -202,11 +212,11 @@ fn enumeration_endpoints(profile: &Profile) -> impl Iterator<Item = &Endpoint> {
     })
 }
 
-fn logout_endpoint(profile: &Profile) -> Option<&Endpoint> {
+fn logout_endpoints(profile: &Profile) -> impl Iterator<Item = &Endpoint> {
     profile
         .endpoints
         .iter()
-        .find(|e| e.kind.as_deref() == Some("logout"))
+        .filter(|e| e.kind.as_deref() == Some("logout"))
 }
 
 /// Identities that log in (so a separate session can be made and revoked).
@@ -217,31 +227,154 @@ fn revocable_identities(profile: &Profile) -> impl Iterator<Item = &Identity> {
         .filter(|i| matches!(i.credential, CredentialSource::Login(_)))
 }
 
-/// Logs a separate session of each login identity in and out, for the
-/// "token after logout" probe; the shared sessions stay valid.
-async fn revoked_credentials(ctx: &Context, profile: &Profile) -> BTreeMap<String, Credential> {
-    let mut out = BTreeMap::new();
-    let Some(logout) = logout_endpoint(profile) else {
-        return out;
+/// The endpoint a fresh session of `identity` reads to show it works: the
+/// declared "current user" endpoint, else one the identity owns.
+fn session_probe<'a>(profile: &'a Profile, identity: &Identity) -> Option<&'a Endpoint> {
+    let readable = |e: &&Endpoint| {
+        e.auth == AuthRequirement::Required
+            && !e.writes
+            && e.path_params()
+                .iter()
+                .all(|p| e.params.contains_key(p) || identity.params.contains_key(p))
     };
+    let mut candidates = probed_endpoints(profile).filter(readable);
+    let current = profile
+        .endpoints
+        .iter()
+        .filter(readable)
+        .find(|e| e.kind.as_deref() == Some("current_user"));
+    current.or_else(|| candidates.find(|e| e.owner.as_deref() == Some(identity.name.as_str())))
+}
+
+/// Whether a logout endpoint ends the session on the server: for each login
+/// identity, a separate session (never the shared one) logs in, reads an
+/// endpoint, logs out through it, and reads again. Still served afterwards
+/// means the token or session id outlives the logout.
+async fn revocation(ctx: &Context, profile: &Profile, logout: &Endpoint) -> SubjectRow {
+    let subject = logout.name.as_str();
+    let mut survived = Vec::new();
+    let mut tested = Vec::new();
+    let mut untested = Vec::new();
     for identity in revocable_identities(profile) {
-        let CredentialSource::Login(login) = &identity.credential else {
-            continue;
-        };
-        let Ok(cred) = sessions::log_in(&ctx.net, login).await else {
-            continue;
-        };
-        let params = request::owner_params(logout, Some(identity));
-        let Ok(req) = request::build(profile, logout, &Ids::same(&params)) else {
-            continue;
-        };
-        if let Ok(res) = ctx.net.send(cred.apply(req)).await
-            && (200..400).contains(&res.status)
-        {
-            out.insert(identity.name.clone(), cred);
+        match revocation_of(ctx, profile, logout, identity).await {
+            Ok(Some(line)) => {
+                tested.push(identity.name.clone());
+                survived.push(line);
+            }
+            Ok(None) => tested.push(identity.name.clone()),
+            Err(why) => untested.push(format!("`{}`: {why}", identity.name)),
         }
     }
-    out
+    if tested.is_empty() {
+        let reason = if untested.is_empty() {
+            "no [[identity]] logs in: a static token cannot be logged in and out".to_string()
+        } else {
+            format!("no session could be tested ({})", untested.join("; "))
+        };
+        return SubjectRow::error(subject, reason);
+    }
+    let findings = if survived.is_empty() {
+        Vec::new()
+    } else {
+        vec![
+            Finding::new(
+                "auth.revoked-session-accepted",
+                Severity::High,
+                Outcome::Fail,
+                subject,
+                format!(
+                    "a session logged out through {} {} still works",
+                    logout.method, logout.path
+                ),
+            )
+            .evidence(survived.join("; "))
+            .fix(fix_for("auth.revoked-session-accepted"))
+            .at(logout.path.as_str()),
+        ]
+    };
+    let mut row =
+        SubjectRow::judged(subject, findings).measure("sessions_tested", tested.len() as u64);
+    if !untested.is_empty() {
+        row.reason = Some(format!("not tested: {}", untested.join("; ")));
+    }
+    row
+}
+
+/// One identity's logout round; `Ok(Some(evidence))` when the session survived.
+async fn revocation_of(
+    ctx: &Context,
+    profile: &Profile,
+    logout: &Endpoint,
+    identity: &Identity,
+) -> Result<Option<String>, String> {
+    let CredentialSource::Login(login) = &identity.credential else {
+        return Err("no login".into());
+    };
+    let probe = session_probe(profile, identity).ok_or(
+        "no readable endpoint to try the session on (declare kind = \"current_user\" or \
+         give the identity an endpoint it owns)",
+    )?;
+    let read = request::build(
+        profile,
+        probe,
+        &Ids::same(&request::owner_params(probe, Some(identity))),
+    )?;
+    let out = request::build(
+        profile,
+        logout,
+        &Ids::same(&request::owner_params(logout, Some(identity))),
+    )?;
+    let cred = sessions::log_in(&ctx.net, login)
+        .await
+        .map_err(|e| format!("a separate login failed: {e}"))?;
+    let before = ctx
+        .net
+        .send(cred.apply(read.clone()))
+        .await
+        .map_err(|e| e.to_string())?;
+    if !(200..300).contains(&before.status) {
+        return Err(format!(
+            "the fresh session got {} from `{}`",
+            before.status, probe.name
+        ));
+    }
+    let baseline = Baseline::of(&before);
+    let res = ctx
+        .net
+        .send(cred.apply(out.clone()))
+        .await
+        .map_err(|e| e.to_string())?;
+    if !(200..400).contains(&res.status) {
+        return Err(format!("the logout answered {}", res.status));
+    }
+    let logout_status = res.status;
+    let after = ctx
+        .net
+        .send(cred.apply(read.clone()))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(
+        match judge::judge(
+            &baseline,
+            after.status,
+            &after.body,
+            Evidence::CanariesOrShape,
+        ) {
+            Access::Granted { leaked } => Some(format!(
+                "`{}` ({}): {} {} answered {logout_status}, then {} {} still answered {} with \
+                 the session's data ({})",
+                identity.name,
+                cred.describe(),
+                out.method,
+                out.url.path(),
+                read.method,
+                read.url.path(),
+                after.status,
+                judge::summarize(&leaked)
+            )),
+            Access::Denied(_) => None,
+        },
+    )
 }
 
 /// One probe: a label, the finding it raises, and the request.
@@ -257,7 +390,6 @@ async fn probe_endpoint(
     ctx: &Context,
     profile: &Profile,
     sessions: &Sessions,
-    revoked: &BTreeMap<String, Credential>,
     endpoint: &Endpoint,
 ) -> (SubjectRow, Option<(HttpRequest, Baseline)>) {
     let subject = endpoint.name.as_str();
@@ -320,7 +452,7 @@ async fn probe_endpoint(
     if let Some(f) = first {
         findings.push(f);
     } else {
-        for probe in probes(ctx, &req, cred, revoked.get(&owner.name)) {
+        for probe in probes(ctx, &req, cred) {
             sent += 1;
             if let Some(f) = run_probe(ctx, &baseline, &probe, subject, &owner.name).await {
                 findings.push(f);
@@ -332,12 +464,7 @@ async fn probe_endpoint(
     (row, Some((req, baseline)))
 }
 
-fn probes(
-    ctx: &Context,
-    req: &HttpRequest,
-    cred: &Credential,
-    revoked: Option<&Credential>,
-) -> Vec<Probe> {
+fn probes(ctx: &Context, req: &HttpRequest, cred: &Credential) -> Vec<Probe> {
     let mut out = vec![
         Probe {
             label: "empty bearer token".into(),
@@ -396,15 +523,6 @@ fn probes(
         }
     }
     out.extend(extra);
-    if let Some(r) = revoked {
-        out.push(Probe {
-            label: "token of a session that was logged out".into(),
-            code: "auth.revoked-session-accepted",
-            severity: Severity::High,
-            credential: r.describe(),
-            req: r.apply(req.clone()),
-        });
-    }
     // The credential moved to another carrier: a URL (logged everywhere) or a cookie.
     let mut in_query = req.clone();
     in_query

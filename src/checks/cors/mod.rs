@@ -5,7 +5,11 @@
 //! For the API base and every authenticated endpoint, each probe origin is
 //! sent on a simple request (with the owner's credential, as a browser would
 //! send cookies; skipped for mutating endpoints) and on a preflight
-//! (`OPTIONS`, never a write). Answers are judged in [`verdict`].
+//! (`OPTIONS`, never a write). Pages on public hosting services (github.io,
+//! vercel.app, codepen.io...) are sent once per subject (the simple request,
+//! or the preflight for mutating endpoints), so an allow-list that trusts a
+//! hosting suffix is caught at a bounded cost. Answers are judged in
+//! [`verdict`].
 
 pub mod config;
 pub mod verdict;
@@ -64,6 +68,7 @@ impl Check for CorsCheck {
             );
         }
         let origins = origins(profile).len() as u64;
+        let hosting = verdict::hosting_origins(&profile.cors.allowed_origins).len() as u64;
         let mut plan = Plan::default();
         let logins = sessions::login_requests(profile);
         if logins > 0 && authenticated(profile).next().is_some() {
@@ -71,8 +76,8 @@ impl Check for CorsCheck {
         }
         plan = plan.step(
             &base_subject(profile),
-            "simple GET and preflight per probe origin",
-            2 * origins,
+            "simple GET and preflight per probe origin, a simple GET per hosting-service origin",
+            2 * origins + hosting,
             false,
         );
         for e in authenticated(profile) {
@@ -80,11 +85,12 @@ impl Check for CorsCheck {
             plan = plan.step(
                 &e.name,
                 if e.writes {
-                    "preflight (OPTIONS) per probe origin"
+                    "preflight (OPTIONS) per probe and hosting-service origin"
                 } else {
-                    "simple request and preflight per probe origin"
+                    "simple request and preflight per probe origin, a simple request per \
+                     hosting-service origin"
                 },
-                per * origins,
+                per * origins + hosting,
                 false,
             );
         }
@@ -93,7 +99,7 @@ impl Check for CorsCheck {
 
     async fn run(&self, ctx: Context) -> Vec<SubjectRow> {
         let profile = ctx.profile.clone();
-        let origins = origins(&profile);
+        let origins = all_origins(&profile);
         let sessions = if authenticated(&profile).next().is_some() {
             sessions::establish(&ctx.net, &profile).await
         } else {
@@ -112,8 +118,15 @@ impl Check for CorsCheck {
     }
 }
 
+/// The probe origins, then the hosting-service ones (sent once per subject).
 fn origins(profile: &Profile) -> Vec<ProbeOrigin> {
     verdict::probe_origins(&profile.cors.allowed_origins, &profile.target.base_url)
+}
+
+fn all_origins(profile: &Profile) -> Vec<ProbeOrigin> {
+    let mut all = origins(profile);
+    all.extend(verdict::hosting_origins(&profile.cors.allowed_origins));
+    all
 }
 
 fn base_subject(profile: &Profile) -> String {
@@ -169,6 +182,8 @@ async fn audit_subject(
     let mut reflects_any = false;
     for probe in origins {
         let mut requests = Vec::new();
+        // A hosting-service origin gets one request: the simple one where it can be sent.
+        let one_only = probe.kind == ProbeKind::Hosting;
         if simple {
             requests.push(("simple", req.clone().header("origin", &probe.origin)));
         }
@@ -180,7 +195,9 @@ async fn audit_subject(
                 "authorization, content-type",
             );
         pre.method = http::Method::OPTIONS;
-        requests.push(("preflight", pre));
+        if !(one_only && simple) {
+            requests.push(("preflight", pre));
+        }
         for (how, r) in requests {
             let res = match ctx.net.send(r).await {
                 Ok(res) => res,

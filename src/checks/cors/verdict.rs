@@ -8,7 +8,9 @@
 //! credentialed reads, so `*` with ACAC is a broken policy (low) and `*`
 //! alone is information on a public endpoint. A trusted subdomain is
 //! information. An origin-dependent ACAO without `Vary: Origin` lets caches
-//! serve one origin's answer to another (low).
+//! serve one origin's answer to another (low). Pages on public hosting
+//! services (`*.github.io`, `*.vercel.app`, codepen.io...) are foreign
+//! origins: anyone can publish one.
 
 use url::Url;
 
@@ -32,6 +34,9 @@ pub enum ProbeKind {
     OtherScheme,
     /// A subdomain of an allowed host.
     Subdomain,
+    /// A page on a public hosting or code-sharing service: anyone can
+    /// publish one, so trusting the service is trusting everyone.
+    Hosting,
 }
 
 impl ProbeKind {
@@ -45,6 +50,7 @@ impl ProbeKind {
             ProbeKind::UnescapedDot => "allowed host with a dot replaced",
             ProbeKind::OtherScheme => "allowed host over plain http",
             ProbeKind::Subdomain => "subdomain of an allowed host",
+            ProbeKind::Hosting => "a page on a public hosting service, which anyone can publish",
         }
     }
 }
@@ -108,6 +114,30 @@ pub fn probe_origins(allowed: &[String], base: &Url) -> Vec<ProbeOrigin> {
         format!("{scheme}://readiness-probe.{host}{port}"),
     );
     out
+}
+
+/// Origins of pages anyone can publish: one per hosting or code-sharing
+/// service whose suffix an allow-list might trust (preview deployments, demos).
+pub const HOSTING_ORIGINS: &[&str] = &[
+    "https://readinessprobe.github.io",
+    "https://codepen.io",
+    "https://jsfiddle.net",
+    "https://readinessprobe.vercel.app",
+    "https://readinessprobe.netlify.app",
+    "https://readinessprobe.herokuapp.com",
+    "https://readinessprobe.pages.dev",
+];
+
+/// The hosting-service probe origins, minus any the allow-list names itself.
+pub fn hosting_origins(allowed: &[String]) -> Vec<ProbeOrigin> {
+    HOSTING_ORIGINS
+        .iter()
+        .filter(|o| !allowed.iter().any(|a| a.eq_ignore_ascii_case(o)))
+        .map(|o| ProbeOrigin {
+            kind: ProbeKind::Hosting,
+            origin: o.to_string(),
+        })
+        .collect()
 }
 
 /// The CORS headers of one answer.
@@ -322,5 +352,22 @@ mod tests {
         ] {
             assert!(origins.iter().any(|o| o == want), "{want} in {origins:?}");
         }
+    }
+
+    #[test]
+    fn hosting_origins_are_foreign_and_skip_allowed_ones() {
+        let vercel = "https://readinessprobe.vercel.app";
+        let got = classify(
+            ProbeKind::Hosting,
+            vercel,
+            &answer(vercel, true, true),
+            true,
+        );
+        assert_eq!(got[0].code, "cors.origin-reflected-with-credentials");
+        assert!(classify(ProbeKind::Hosting, vercel, &Answer::default(), true).is_empty());
+        let all = hosting_origins(&[]);
+        assert_eq!(all.len(), HOSTING_ORIGINS.len());
+        let fewer = hosting_origins(&["https://codepen.io".to_string()]);
+        assert_eq!(fewer.len(), HOSTING_ORIGINS.len() - 1);
     }
 }

@@ -12,7 +12,10 @@
 
 pub mod config;
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
+use serde_json::Value;
 
 use crate::checks::access::judge::{self, Access, Baseline, Evidence};
 use crate::checks::access::request::{self, Ids};
@@ -182,13 +185,14 @@ async fn audit_endpoint(
     let mut findings = Vec::new();
     let mut pairs = 0u64;
     let object = format!("{} {}", endpoint.method, owner_req.url.path());
+    let credential_swap = ids_placed(endpoint, &owner_params);
 
     for other in other_tenants(profile, owner) {
         let Some(cred) = sessions.get(&other.name) else {
             continue;
         };
         pairs += 1;
-        let other_params = request::identity_params(endpoint, other);
+        let other_params = request::identity_params(endpoint, other, &owner_params);
         // The other tenant's own data: values both share are not evidence.
         let mut own_baseline = baseline.clone();
         if let Some(p) = &other_params
@@ -212,7 +216,7 @@ async fn audit_endpoint(
             swap,
             Evidence::Canaries,
             &pair,
-            Swap::Credential,
+            credential_swap,
         )
         .await
         {
@@ -240,6 +244,10 @@ async fn audit_endpoint(
             let Ok(req) = request::build(profile, endpoint, &ids) else {
                 continue;
             };
+            // The same request as the credential swap: already judged.
+            if req.url == owner_req.url && req.body == owner_req.body {
+                continue;
+            }
             if let Some(f) = probe(
                 ctx,
                 &own_baseline,
@@ -291,6 +299,27 @@ async fn audit_endpoint(
         );
     }
     SubjectRow::judged(subject, findings).measure("identity_pairs", pairs)
+}
+
+/// Where the owner's ids travel, which names what a plain credential swap
+/// tests: the path when it has params, else the query, else the body. An
+/// endpoint like `GET /api/invoices?org_id=...` is an id swap in the query.
+fn ids_placed(endpoint: &Endpoint, params: &BTreeMap<String, String>) -> Swap {
+    let in_template =
+        |t: Option<Value>| t.is_some_and(|t| !request::params_in(&t, params).is_empty());
+    if endpoint
+        .path_params()
+        .iter()
+        .any(|p| params.contains_key(p))
+    {
+        Swap::Credential
+    } else if in_template(Some(endpoint.query.render())) {
+        Swap::Query
+    } else if in_template(endpoint.body.as_ref().map(|b| b.render())) {
+        Swap::Body
+    } else {
+        Swap::Credential
+    }
 }
 
 /// Who probes whose object.
@@ -350,11 +379,7 @@ async fn probe(
                  of {}",
                 tenant(pair.other),
                 tenant(pair.owner),
-                if swap == Swap::Query {
-                    "query"
-                } else {
-                    "JSON body"
-                },
+                if swap == Swap::Query { "query" } else { "body" },
                 pair.object
             ),
             "Take the tenant from the session (or the authorised path) only; ignore or reject \
@@ -387,25 +412,45 @@ async fn probe(
     )
 }
 
-/// Integer ids in the path of tenant objects can be enumerated.
+/// Path params that hold numbers but not object ids.
+const NOT_IDS: &[&str] = &[
+    "page", "limit", "offset", "size", "per_page", "year", "month", "day", "version", "v",
+];
+
+/// Whether a param value is a small integer (an enumerable id).
+fn small_integer(value: &str) -> bool {
+    !value.is_empty() && value.len() <= 12 && value.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Whether a query param's name says it holds an object id.
+fn id_like(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "id" || n.ends_with("_id") || name.ends_with("Id")
+}
+
+/// Integer ids of tenant objects (in the path, or in the query under an
+/// id-like name) can be enumerated: a low finding, with the other tenants'
+/// values when the profile gives them.
 fn sequential_ids(
     profile: &Profile,
     endpoint: &Endpoint,
     owner: &Identity,
-    params: &std::collections::BTreeMap<String, String>,
+    params: &BTreeMap<String, String>,
 ) -> Option<Finding> {
-    let numeric: Vec<(String, String)> = endpoint
+    let in_query = request::params_in(&endpoint.query.render(), params);
+    let candidates = endpoint
         .path_params()
         .into_iter()
+        .filter(|p| !NOT_IDS.contains(&p.to_ascii_lowercase().as_str()))
+        .chain(in_query.into_iter().filter(|p| id_like(p)));
+    let (param, value) = candidates
         .filter_map(|p| {
             let v = params.get(&p)?;
-            (v.len() <= 12 && !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
-                .then(|| (p, v.clone()))
+            small_integer(v).then(|| (p, v.clone()))
         })
-        .collect();
-    let (param, value) = numeric.first()?;
+        .next()?;
     let others: Vec<String> = other_tenants(profile, owner)
-        .filter_map(|i| i.params.get(param).cloned())
+        .filter_map(|i| i.params.get(&param).cloned())
         .collect();
     Some(
         Finding::new(
@@ -424,7 +469,23 @@ fn sequential_ids(
                 format!("; other tenants: {}", others.join(", "))
             }
         ))
-        .fix("Use random identifiers (UUIDv4 or 128-bit random) for tenant objects in URLs.")
+        .fix(
+            "Use random identifiers (UUIDv4 or 128-bit random) for tenant objects in URLs, \
+             and keep checking the caller's access to each object.",
+        )
         .at(endpoint.path.as_str()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_ids_and_id_like_names() {
+        assert!(small_integer("1042") && !small_integer("doc-7f3e") && !small_integer(""));
+        assert!(!small_integer("1234567890123"));
+        assert!(id_like("org_id") && id_like("ticketId") && id_like("id"));
+        assert!(!id_like("page") && !id_like("paid") && !id_like("valid"));
+    }
 }

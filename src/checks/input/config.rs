@@ -213,7 +213,8 @@ fn read_back_entry(raw: &RawReadBack, endpoints: &[Endpoint]) -> Result<ReadBack
             return Err(ConfigError::new(
                 p.span(),
                 &key("read"),
-                "id_pointer and id_param need `read` (the [[endpoint]] that reads the                  object); without it the write's Location header is followed",
+                "id_pointer and id_param need `read` (the [[endpoint]] that reads the \
+                 object); without it the write's Location header is followed",
             ));
         }
         return Ok(ReadBack {
@@ -254,7 +255,8 @@ fn read_back_entry(raw: &RawReadBack, endpoints: &[Endpoint]) -> Result<ReadBack
                 read_name.span(),
                 &key("id_param"),
                 format!(
-                    "`{}`'s path has {} {{params}}; name the one that takes the id with                      id_param",
+                    "`{}`'s path has {} {{params}}; name the one that takes the id with \
+                     id_param",
                     read.name,
                     path_params.len()
                 ),

@@ -503,7 +503,10 @@ token_pointer = "/token"
     // The correct twin stores "member": every read came back clean.
     let plain = row_of(&card, "plain signup");
     assert!(mass_assignment(&plain).is_none(), "{plain}");
-    assert_eq!(plain["measurements"]["read_backs"]["sent"], 8, "{plain}");
+    assert_eq!(
+        plain["measurements"]["read_backs"]["attempted"], 8,
+        "{plain}"
+    );
     assert_eq!(plain["measurements"]["read_backs"]["clean"], 8, "{plain}");
     assert_eq!(card["run"]["requests_refused"], 0, "the reads were planned");
     // The account tokens from the answers are secrets.
@@ -535,7 +538,12 @@ id_param = "id"
     // without the token: the reads are refused, nothing is concluded.
     let plain = row_of(&card, "plain signup");
     assert!(mass_assignment(&plain).is_none(), "{plain}");
-    assert_eq!(plain["measurements"]["read_backs"]["clean"], 8, "{plain}");
+    let reads = &plain["measurements"]["read_backs"];
+    assert_eq!(reads["clean"], 0, "{plain}");
+    assert!(
+        reads["problems"][0].as_str().unwrap().contains("HTTP 401"),
+        "{plain}"
+    );
 }
 
 #[test]

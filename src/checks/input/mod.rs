@@ -566,12 +566,17 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint, index: u64) -> SubjectRow {
             && (200..300).contains(&r.status)
             && !shows_field(&json_of(&r), field, value)
         {
-            reads.sent += 1;
+            reads.attempted += 1;
             match read_back(ctx, e, &r, credential.as_ref()).await {
+                Ok((what, read)) if !(200..300).contains(&read.status) => {
+                    if reads.problems.len() < 3 {
+                        reads
+                            .problems
+                            .push(format!("{what} answered HTTP {}", read.status));
+                    }
+                }
                 Ok((what, read)) => {
-                    if (200..300).contains(&read.status)
-                        && shows_field(&json_of(&read), field, value)
-                    {
+                    if shows_field(&json_of(&read), field, value) {
                         evidence
                             .entry(("input.mass-assignment", probe.part.clone()))
                             .or_default()
@@ -626,10 +631,10 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint, index: u64) -> SubjectRow {
     if !created.is_empty() {
         row = row.measure("created", Value::Array(created));
     }
-    if reads.sent > 0 {
+    if reads.attempted > 0 {
         row = row.measure(
             "read_backs",
-            json!({"sent": reads.sent, "clean": reads.clean, "problems": reads.problems}),
+            json!({"attempted": reads.attempted, "clean": reads.clean, "problems": reads.problems}),
         );
     }
     row
@@ -638,8 +643,9 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint, index: u64) -> SubjectRow {
 /// Follow-up reads of written objects, for the row's measurements.
 #[derive(Debug, Default)]
 struct ReadBacks {
-    sent: u64,
-    /// Reads that answered and did not show the privileged value.
+    /// Privileged writes answered 2xx without the field: reads tried.
+    attempted: u64,
+    /// Reads answered 2xx that did not show the privileged value.
     clean: u64,
     /// Why some reads could not be made or answered (first few).
     problems: Vec<String>,

@@ -9,14 +9,20 @@ use std::collections::BTreeSet;
 
 use support::{demo, run, stderr, stdout};
 
+/// Audits the shared demo with a profile of its own client key, so audits
+/// run side by side each see the exact latency pattern (demo/active.rs).
 fn audit_json(extra: &[&str]) -> (std::process::Output, serde_json::Value, tempfile::TempDir) {
+    static AUDITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let d = demo();
+    let n = AUDITS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let profile = readiness::demo::active::client_profile(&d.profile, &format!("audit-{n}"))
+        .expect("a client profile");
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("out.json");
     let mut args = vec![
         "audit".to_string(),
         "--profile".into(),
-        d.profile.to_str().unwrap().into(),
+        profile.to_str().unwrap().into(),
         "--format".into(),
         format!("json={}", json.display()),
     ];

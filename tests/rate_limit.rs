@@ -1,7 +1,9 @@
 //! The `rate_limit` check against servers started here: a limiter keyed on
 //! X-Forwarded-For and the raw username (both bypasses flagged), the demo's
 //! flawed login and correct reset (see demo_audit), and hostile servers that
-//! must end with a defined verdict within the deadline.
+//! must end with a defined verdict within the deadline; an endpoint behind
+//! a throwaway identity's login (one login shared with `input`, an error
+//! naming the identity when it fails, a skip for a shared identity).
 
 mod support;
 
@@ -157,4 +159,200 @@ fn shared_identity_account_is_refused() {
         "{}",
         stderr(&o)
     );
+}
+
+/// Tokens issued by `POST /login`, and protected requests that came without one.
+#[derive(Default)]
+struct Sessions {
+    issued: Mutex<Vec<String>>,
+    unauthorised: Mutex<u32>,
+    /// Wrong codes per session token.
+    attempts: Mutex<HashMap<String, u32>>,
+}
+
+/// `POST /login` (password "right-pass-4321") issues a token; `POST /otp`
+/// needs it and throttles after 5 wrong codes per session; `GET /orgs/acme`
+/// needs it too (an input lookup, to share the login with another check).
+fn session_app(sessions: Arc<Sessions>) -> axum::Router {
+    let login = sessions.clone();
+    let orgs = sessions.clone();
+    let token_of = |headers: &HeaderMap, s: &Sessions| -> Option<String> {
+        let sent = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        let known = s.issued.lock().unwrap().iter().any(|t| t == sent);
+        if !known {
+            *s.unauthorised.lock().unwrap() += 1;
+        }
+        known.then(|| sent.to_string())
+    };
+    axum::Router::new()
+        .route(
+            "/login",
+            axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+                let s = login.clone();
+                async move {
+                    if body["password"] != "right-pass-4321" {
+                        return (StatusCode::UNAUTHORIZED, "{}".to_string());
+                    }
+                    let token = format!("tok-{:024x}", rand::random::<u128>());
+                    s.issued.lock().unwrap().push(token.clone());
+                    (StatusCode::OK, format!("{{\"token\":\"{token}\"}}"))
+                }
+            }),
+        )
+        .route(
+            "/otp",
+            axum::routing::post(move |headers: HeaderMap| {
+                let s = sessions.clone();
+                async move {
+                    let Some(token) = token_of(&headers, &s) else {
+                        return (StatusCode::UNAUTHORIZED, "log in first");
+                    };
+                    let mut attempts = s.attempts.lock().unwrap();
+                    let n = attempts.entry(token).or_insert(0);
+                    *n += 1;
+                    if *n > 5 {
+                        (StatusCode::TOO_MANY_REQUESTS, "too many codes")
+                    } else {
+                        (StatusCode::UNAUTHORIZED, "wrong code")
+                    }
+                }
+            }),
+        )
+        .route(
+            "/orgs/acme",
+            axum::routing::get(move |headers: HeaderMap| {
+                let s = orgs.clone();
+                async move {
+                    match token_of(&headers, &s) {
+                        Some(_) => (StatusCode::OK, "{\"name\":\"acme\"}"),
+                        None => (StatusCode::UNAUTHORIZED, "{}"),
+                    }
+                }
+            }),
+        )
+}
+
+/// The OTP check writes nothing, but as a POST it needs the write opt-in.
+fn session_profile(port: u16, password: &str, throwaway: bool) -> String {
+    let text = profile(
+        port,
+        "endpoints = [\"otp\"]\nattempts = 10\nrate = 50",
+        &format!(
+            r#"
+[[identity]]
+name = "tess"
+throwaway = {throwaway}
+[identity.login]
+url = "/login"
+json = {{ email = "tess@corp.test", password = "{password}" }}
+token_pointer = "/token"
+
+[[endpoint]]
+name = "otp"
+method = "POST"
+path = "/otp"
+owner = "tess"
+body = {{ email = "tess@corp.test", code = "000000" }}
+fields = {{ email = "email" }}
+
+[[endpoint]]
+name = "org"
+path = "/orgs/acme"
+owner = "tess"
+kind = "lookup"
+"#
+        ),
+    );
+    text.replace("max_rps = 1000", "max_rps = 1000\nallow_writes = true")
+}
+
+/// Audits `checks`; returns the card, the journal and the rate_limit row of `otp`.
+fn audit_sessions(text: &str, checks: &str) -> (serde_json::Value, String, serde_json::Value) {
+    let (dir, path) = write_profile(text);
+    let journal = dir.path().join("journal.jsonl");
+    let (_o, card) = audit_json(
+        &path,
+        &["--only", checks, "--journal", journal.to_str().unwrap()],
+    );
+    let journal = std::fs::read_to_string(&journal).unwrap_or_default();
+    let row = card["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "rate_limit")
+        .and_then(|c| {
+            c["subjects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["subject"] == "otp")
+                .cloned()
+        })
+        .unwrap_or_else(|| panic!("no otp row: {card}"));
+    (card, journal, row)
+}
+
+fn sent_to(journal: &str, path: &str) -> usize {
+    journal
+        .lines()
+        .filter(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["url"].as_str().unwrap().ends_with(path)
+        })
+        .count()
+}
+
+#[test]
+fn a_session_endpoint_is_probed_with_one_login_shared_with_input() {
+    let sessions = Arc::new(Sessions::default());
+    let port = serve(session_app(sessions.clone()));
+    let text = session_profile(port, "right-pass-4321", true);
+    let (card, journal, row) = audit_sessions(&text, "rate_limit,input");
+    assert_eq!(row["verdict"], "pass", "{row}");
+    assert_eq!(row["measurements"]["throttled_at"], 6, "{row}");
+    assert_eq!(sent_to(&journal, "/login"), 1, "one login for both checks");
+    assert_eq!(
+        sent_to(&journal, "/orgs/acme"),
+        1,
+        "input used the session too"
+    );
+    assert_eq!(*sessions.unauthorised.lock().unwrap(), 0);
+    assert_eq!(card["run"]["requests_refused"], 0, "{}", card["run"]);
+    let token = sessions.issued.lock().unwrap()[0].clone();
+    assert!(!journal.contains(&token) && !card.to_string().contains(&token));
+}
+
+#[test]
+fn a_failed_session_login_is_an_error_naming_the_identity() {
+    let sessions = Arc::new(Sessions::default());
+    let port = serve(session_app(sessions.clone()));
+    let text = session_profile(port, "wrong-pass-0000", true);
+    let (_card, journal, row) = audit_sessions(&text, "rate_limit");
+    assert_eq!(row["verdict"], "error", "{row}");
+    assert!(
+        row["reason"].as_str().unwrap().contains("identity `tess`"),
+        "{row}"
+    );
+    assert_eq!(sent_to(&journal, "/otp"), 0);
+}
+
+#[test]
+fn a_session_of_a_shared_identity_is_not_hammered() {
+    let sessions = Arc::new(Sessions::default());
+    let port = serve(session_app(sessions.clone()));
+    let text = session_profile(port, "right-pass-4321", false);
+    let (_card, journal, row) = audit_sessions(&text, "rate_limit");
+    assert_eq!(row["verdict"], "skip", "{row}");
+    assert!(
+        row["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not marked throwaway"),
+        "{row}"
+    );
+    assert!(journal.is_empty(), "{journal}");
 }

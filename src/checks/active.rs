@@ -1,27 +1,51 @@
 //! Support shared by the active checks (`input`, `rate_limit`, `latency`):
-//! turning a profile `[[endpoint]]` into a request with the right credential,
-//! and a located error type their profile sections resolve into.
+//! turning a profile `[[endpoint]]` into a request with the right credential.
 //!
-//! Identities that log in with a request are not handled here: their
-//! sessions are wired in by the engine, so until then an endpoint that needs
-//! one is skipped with a reason instead of being sent without credentials.
+//! An endpoint's requests carry the credential of its owner identity (or the
+//! first identity). Identities that log in use the same run-wide, memoised
+//! login as the access checks, so a login is sent at most once per audit
+//! whichever check needs it first; a failed login makes the rows that needed
+//! it `error` rows naming the identity, never a pass.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use url::Url;
 
-use crate::net::HttpRequest;
+use crate::checks::access::sessions::{self, Credential};
+use crate::net::{CheckNet, HttpRequest};
 use crate::profile::Profile;
-use crate::profile::access::{AuthRequirement, CredentialSource, Endpoint};
+use crate::profile::access::{AuthRequirement, CredentialSource, Endpoint, Identity};
+use crate::report::model::SubjectRow;
 
-/// The header that carries an identity's credential, or why there is none.
-///
-/// `Ok(None)` means the endpoint is public. `Err` is a skip reason.
-pub fn credential_header(
-    profile: &Profile,
+/// Why an endpoint's credential is not available.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoCredential {
+    /// The profile gives none to send (a `skip`: nothing was tried).
+    NotConfigured(String),
+    /// The identity's login failed (an `error`: the endpoint could not be judged).
+    LoginFailed { identity: String, reason: String },
+}
+
+impl NoCredential {
+    /// The row of an endpoint that could not be probed for this reason.
+    pub fn row(&self, subject: &str) -> SubjectRow {
+        match self {
+            NoCredential::NotConfigured(reason) => SubjectRow::skip(subject, reason.clone()),
+            NoCredential::LoginFailed { identity, reason } => SubjectRow::error(
+                subject,
+                format!("login of identity `{identity}` failed: {reason}; the endpoint needs it"),
+            ),
+        }
+    }
+}
+
+/// The identity whose credential the endpoint's requests carry: its owner,
+/// else the profile's first identity. `None` for a public endpoint.
+pub fn identity_for<'a>(
+    profile: &'a Profile,
     endpoint: &Endpoint,
-) -> Result<Option<(String, String)>, String> {
+) -> Result<Option<&'a Identity>, NoCredential> {
     if endpoint.auth == AuthRequirement::Public {
         return Ok(None);
     }
@@ -29,11 +53,62 @@ pub fn credential_header(
         Some(owner) => profile.identities.iter().find(|i| &i.name == owner),
         None => profile.identities.first(),
     };
-    let Some(identity) = identity else {
-        return Err(format!(
+    match identity {
+        Some(i) => Ok(Some(i)),
+        None => Err(NoCredential::NotConfigured(format!(
             "endpoint `{}` needs a credential but the profile has no [[identity]]",
             endpoint.name
-        ));
+        ))),
+    }
+}
+
+/// Names of the identities that log in with a request and that these
+/// endpoints need: each costs at most one request per audit (for plans).
+pub fn logins_needed<'a>(
+    profile: &Profile,
+    endpoints: impl IntoIterator<Item = &'a Endpoint>,
+) -> BTreeSet<String> {
+    endpoints
+        .into_iter()
+        .filter_map(|e| identity_for(profile, e).ok().flatten())
+        .filter(|i| matches!(i.credential, CredentialSource::Login(_)))
+        .map(|i| i.name.clone())
+        .collect()
+}
+
+/// The credential an endpoint's requests carry; logs its identity in (once
+/// per audit, shared with every other check) when the profile says so.
+/// `Ok(None)` means the endpoint is public or the identity is anonymous.
+pub async fn credential_for(
+    net: &CheckNet,
+    profile: &Profile,
+    endpoint: &Endpoint,
+) -> Result<Option<Credential>, NoCredential> {
+    let Some(identity) = identity_for(profile, endpoint)? else {
+        return Ok(None);
+    };
+    sessions::credential_of(net, identity)
+        .await
+        .map_err(|reason| NoCredential::LoginFailed {
+            identity: identity.name.clone(),
+            reason,
+        })
+}
+
+/// The header that carries a static credential, or why there is none.
+///
+/// For callers that cannot log in (they get an `Err` skip reason for an
+/// identity that logs in); the probing checks use [`credential_for`].
+/// `Ok(None)` means the endpoint is public.
+pub fn credential_header(
+    profile: &Profile,
+    endpoint: &Endpoint,
+) -> Result<Option<(String, String)>, String> {
+    let identity = match identity_for(profile, endpoint) {
+        Ok(Some(i)) => i,
+        Ok(None) => return Ok(None),
+        Err(NoCredential::NotConfigured(reason)) => return Err(reason),
+        Err(NoCredential::LoginFailed { reason, .. }) => return Err(reason),
     };
     match &identity.credential {
         CredentialSource::Bearer(token) => Ok(Some((
@@ -45,8 +120,8 @@ pub fn credential_header(
             format!("{name}={}", value.expose()),
         ))),
         CredentialSource::Login(_) => Err(format!(
-            "endpoint `{}` needs identity `{}`, which logs in with a request; login sessions \
-             are not available to this check yet, so it is not probed",
+            "endpoint `{}` needs identity `{}`, which logs in with a request; this check \
+             sends static credentials only, so it is not probed",
             endpoint.name, identity.name
         )),
         CredentialSource::None => Ok(None),
@@ -54,8 +129,41 @@ pub fn credential_header(
 }
 
 /// Builds the endpoint's request from its templates, with `params` filling
-/// the path, `query` and `body` replacing the profile's when given.
+/// the path, `query` and `body` replacing the profile's when given, and a
+/// static credential (see [`credential_header`]).
 pub fn build_request(
+    profile: &Profile,
+    endpoint: &Endpoint,
+    params: &BTreeMap<String, String>,
+    query: Option<&serde_json::Value>,
+    body: Option<Bytes>,
+) -> Result<HttpRequest, String> {
+    let mut req = unauthenticated_request(profile, endpoint, params, query, body)?;
+    if let Some((name, value)) = credential_header(profile, endpoint)? {
+        req = req.header(&name, &value);
+    }
+    Ok(req)
+}
+
+/// Like [`build_request`], with a credential already obtained by
+/// [`credential_for`] (`None`: sent without one).
+pub fn build_request_with(
+    profile: &Profile,
+    endpoint: &Endpoint,
+    params: &BTreeMap<String, String>,
+    query: Option<&serde_json::Value>,
+    body: Option<Bytes>,
+    credential: Option<&Credential>,
+) -> Result<HttpRequest, String> {
+    let req = unauthenticated_request(profile, endpoint, params, query, body)?;
+    Ok(match credential {
+        Some(c) => c.apply(req),
+        None => req,
+    })
+}
+
+/// The endpoint's request without any credential.
+fn unauthenticated_request(
     profile: &Profile,
     endpoint: &Endpoint,
     params: &BTreeMap<String, String>,
@@ -81,9 +189,6 @@ pub fn build_request(
     set_query(&mut url, query);
     let mut req = HttpRequest::get(url);
     req.method = endpoint.method.clone();
-    if let Some((name, value)) = credential_header(profile, endpoint)? {
-        req = req.header(&name, &value);
-    }
     let body = match body {
         Some(b) => Some(b),
         None => endpoint

@@ -122,13 +122,15 @@ pub fn rate_limit() -> Vec<Expected> {
     vec![expect("rate_limit", "login", "rate_limit.not-throttled")]
 }
 
-/// The `input` part: the flawed signup, lookup and preview; their twins
-/// (`signup v2`, `org lookup`, `profile preview (escaped)`) have no finding.
+/// The `input` part: the flawed signup, lookup and preview, and `join`,
+/// whose stored role only the follow-up read shows; their twins (`signup
+/// v2`, `org lookup`, `profile preview (escaped)`) have no finding.
 pub fn input() -> Vec<Expected> {
     [
         ("signup", "input.server-error"),
         ("signup", "input.invalid-accepted"),
         ("signup", "input.mass-assignment"),
+        ("join", "input.mass-assignment"),
         ("org by name", "input.server-error"),
         ("org by name", "input.database-error"),
         ("profile preview", "input.reflected-markup"),

@@ -452,7 +452,7 @@ impl Validator<'_> {
             hygiene,
             monitoring,
             edge,
-            input: crate::checks::input::config::resolve(raw.checks.input)
+            input: crate::checks::input::config::resolve(raw.checks.input, &endpoints)
                 .map_err(|e| self.located(e))?,
             rate_limit: crate::checks::rate_limit::config::resolve(
                 raw.checks.rate_limit,

@@ -8,6 +8,12 @@
 //! is in the row and in the run figures. Endpoints that write are probed only
 //! under both write opt-ins, and every 2xx they give is listed as a possibly
 //! created object so it can be cleaned up.
+//!
+//! A privileged field is judged in the answer to the write and, under the
+//! write opt-ins, in a follow-up read of the object (its `Location`, or the
+//! read endpoint `[[checks.input.read_back]]` names): an app that stores
+//! `"role": "owner"` without echoing it is caught there. Endpoints that need
+//! an identity that logs in use the audit's shared, memoised login.
 
 pub mod config;
 pub mod mutations;
@@ -23,7 +29,8 @@ use rand::seq::SliceRandom;
 use regex::Regex;
 use serde_json::{Map, Value, json};
 
-use crate::checks::active::{build_request, credential_header, params_for};
+use crate::checks::access::sessions::Credential;
+use crate::checks::active::{build_request_with, credential_for, logins_needed, params_for};
 use crate::engine::{Check, CheckMeta, Context, Plan};
 use crate::net::{HttpRequest, HttpResponse, NetError};
 use crate::profile::Profile;
@@ -74,15 +81,34 @@ impl Check for InputCheck {
             return Plan::skip("no [[endpoint]] with onboarding = true or kind = \"lookup\"");
         }
         let mut plan = Plan::default();
+        let logins = logins_needed(profile, probed(profile).chain(read_endpoints(profile)));
+        if !logins.is_empty() {
+            let names: Vec<&str> = logins.iter().map(String::as_str).collect();
+            plan = plan.step(
+                "identities",
+                &format!(
+                    "log in {} (once per audit, shared with the other checks)",
+                    names.join(", ")
+                ),
+                logins.len() as u64,
+                false,
+            );
+        }
         for e in targets {
             if e.writes && !writes_allowed(profile) {
                 continue;
             }
             let n = probes(profile, e, &mutations::marker(s.seed)).len() as u64;
+            let reads = read_backs(profile, e);
             let what = format!(
-                "baseline + {} mutations (seed {})",
+                "baseline + {} mutations (seed {}){}",
                 n.min(s.max_requests_per_endpoint.saturating_sub(1)),
-                s.seed
+                s.seed,
+                if reads > 0 {
+                    format!(" + up to {reads} follow-up reads of written objects")
+                } else {
+                    String::new()
+                }
             );
             plan = plan.step(&e.name, &what, planned(profile, e), e.writes);
         }
@@ -125,10 +151,54 @@ fn targets(profile: &Profile) -> Vec<&Endpoint> {
         .collect()
 }
 
-/// Requests reserved for one endpoint: the baseline plus the bounded probes.
+/// The endpoints the check sends requests to (writers only under the opt-ins).
+fn probed(profile: &Profile) -> impl Iterator<Item = &Endpoint> {
+    targets(profile)
+        .into_iter()
+        .filter(|e| !e.writes || writes_allowed(profile))
+}
+
+/// The endpoints named to read written objects back (used under the opt-ins).
+fn read_endpoints(profile: &Profile) -> impl Iterator<Item = &Endpoint> {
+    let names: Vec<&str> = if writes_allowed(profile) {
+        profile
+            .input
+            .read_back
+            .iter()
+            .filter(|r| r.token_pointer.is_none())
+            .filter_map(|r| r.read.as_ref().map(|x| x.name.as_str()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    profile
+        .endpoints
+        .iter()
+        .filter(move |e| names.contains(&e.name.as_str()))
+}
+
+/// Whether the endpoint is sent privileged fields (mass assignment).
+fn takes_privileged(e: &Endpoint) -> bool {
+    e.body.is_some()
+        && e.kind
+            .as_deref()
+            .is_some_and(|k| MASS_ASSIGNMENT_KINDS.contains(&k))
+}
+
+/// Most follow-up reads of one endpoint: one per privileged field, and only
+/// under the write opt-ins (the reads look at objects the probes wrote).
+fn read_backs(profile: &Profile, e: &Endpoint) -> u64 {
+    if !writes_allowed(profile) || !takes_privileged(e) {
+        return 0;
+    }
+    mutations::privileged(&other_tenant(profile, e)).len() as u64
+}
+
+/// Requests reserved for one endpoint: the baseline, the bounded probes and
+/// the follow-up reads.
 fn planned(profile: &Profile, e: &Endpoint) -> u64 {
     let n = probes(profile, e, &mutations::marker(profile.input.seed)).len() as u64;
-    1 + n.min(profile.input.max_requests_per_endpoint.saturating_sub(1))
+    1 + n.min(profile.input.max_requests_per_endpoint.saturating_sub(1)) + read_backs(profile, e)
 }
 
 /// Where a probe changes the request.
@@ -229,10 +299,7 @@ fn probes(profile: &Profile, e: &Endpoint, marker: &str) -> Vec<Probe> {
         let mut p = Probe::new(Part::Whole, whole("duplicate submission of unique values"));
         p.duplicate = true;
         out.push(p);
-        if e.kind
-            .as_deref()
-            .is_some_and(|k| MASS_ASSIGNMENT_KINDS.contains(&k))
-        {
+        if takes_privileged(e) {
             for (field, value) in mutations::privileged(&other_tenant(profile, e)) {
                 let mut p = Probe::new(
                     Part::Body(field.to_string()),
@@ -369,9 +436,10 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint, index: u64) -> SubjectRow {
             ),
         );
     }
-    if let Err(reason) = credential_header(&ctx.profile, e) {
-        return SubjectRow::skip(&subject, reason);
-    }
+    let credential = match credential_for(&ctx.net, &ctx.profile, e).await {
+        Ok(c) => c,
+        Err(missing) => return missing.row(&subject),
+    };
     let marker = mutations::marker(s.seed);
     let mut all = probes(&ctx.profile, e, &marker);
     let mut rng = StdRng::seed_from_u64(s.seed.wrapping_add(index));
@@ -403,7 +471,7 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint, index: u64) -> SubjectRow {
         last_unique = Some(b.clone());
         (b, used)
     });
-    let baseline_req = match build_request(
+    let baseline_req = match build_request_with(
         &ctx.profile,
         e,
         &params,
@@ -411,6 +479,7 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint, index: u64) -> SubjectRow {
         baseline_body
             .as_ref()
             .map(|(b, _)| Bytes::from(Value::Object(b.clone()).to_string())),
+        credential.as_ref(),
     ) {
         Ok(r) => r,
         Err(reason) => return SubjectRow::skip(&subject, reason),
@@ -445,13 +514,23 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint, index: u64) -> SubjectRow {
     let baseline_time = baseline.elapsed;
 
     let mut evidence: Evidence = BTreeMap::new();
+    let mut reads = ReadBacks::default();
     let mut sent = 1u64;
     let mut answered = 1u64;
     for probe in &all {
         if ctx.cancel.is_cancelled() || Instant::now() >= stop_at {
             break;
         }
-        let (req, used) = match build_probe(ctx, e, &params, probe, &mut data, &mut last_unique) {
+        let built = build_probe(
+            ctx,
+            e,
+            &params,
+            probe,
+            &mut data,
+            &mut last_unique,
+            credential.as_ref(),
+        );
+        let (req, used) = match built {
             Ok(x) => x,
             Err(_) => continue,
         };
@@ -480,6 +559,43 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint, index: u64) -> SubjectRow {
             s.slow_factor,
             &mut evidence,
         );
+
+        // A privileged field the answer does not show may still have been stored.
+        if let Some((field, value)) = &probe.privileged
+            && writes_allowed(&ctx.profile)
+            && (200..300).contains(&r.status)
+            && !shows_field(&json_of(&r), field, value)
+        {
+            reads.attempted += 1;
+            match read_back(ctx, e, &r, credential.as_ref()).await {
+                Ok((what, read)) if !(200..300).contains(&read.status) => {
+                    if reads.problems.len() < 3 {
+                        reads
+                            .problems
+                            .push(format!("{what} answered HTTP {}", read.status));
+                    }
+                }
+                Ok((what, read)) => {
+                    if shows_field(&json_of(&read), field, value) {
+                        evidence
+                            .entry(("input.mass-assignment", probe.part.clone()))
+                            .or_default()
+                            .push(format!(
+                                "{field} = {value} -> HTTP {} without it; the read back {what} \
+                                 -> HTTP {} shows {field} = {value}",
+                                r.status, read.status
+                            ));
+                    } else {
+                        reads.clean += 1;
+                    }
+                }
+                Err(reason) => {
+                    if reads.problems.len() < 3 {
+                        reads.problems.push(reason);
+                    }
+                }
+            }
+        }
     }
 
     if answered <= 1 && sent > 1 {
@@ -515,7 +631,116 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint, index: u64) -> SubjectRow {
     if !created.is_empty() {
         row = row.measure("created", Value::Array(created));
     }
+    if reads.attempted > 0 {
+        row = row.measure(
+            "read_backs",
+            json!({"attempted": reads.attempted, "clean": reads.clean, "problems": reads.problems}),
+        );
+    }
     row
+}
+
+/// Follow-up reads of written objects, for the row's measurements.
+#[derive(Debug, Default)]
+struct ReadBacks {
+    /// Privileged writes answered 2xx without the field: reads tried.
+    attempted: u64,
+    /// Reads answered 2xx that did not show the privileged value.
+    clean: u64,
+    /// Why some reads could not be made or answered (first few).
+    problems: Vec<String>,
+}
+
+fn json_of(r: &HttpResponse) -> Value {
+    serde_json::from_slice(&r.body).unwrap_or(Value::Null)
+}
+
+/// An id or token at a JSON pointer, as text (strings and numbers).
+fn text_at(body: &Value, pointer: &str) -> Option<String> {
+    match body.pointer(pointer)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Reads back the object a write created or updated: through the endpoint
+/// the profile names for it (the id from the answer), else the answer's
+/// `Location`. Returns what was read (`GET /path`) and the answer.
+async fn read_back(
+    ctx: &Context,
+    e: &Endpoint,
+    written: &HttpResponse,
+    write_credential: Option<&Credential>,
+) -> Result<(String, HttpResponse), String> {
+    let profile = &ctx.profile;
+    let how = profile.input.read_back_of(&e.name);
+    let body = json_of(written);
+    let token = match &how.token_pointer {
+        Some(p) => {
+            let token = text_at(&body, p)
+                .ok_or_else(|| format!("no token at `{p}` in the answer to the write"))?;
+            ctx.net.redactor().register(&token);
+            Some(Credential::bearer(&token))
+        }
+        None => None,
+    };
+    let req = match &how.read {
+        Some(r) => {
+            let Some(reader) = profile.endpoints.iter().find(|x| x.name == r.name) else {
+                return Err(format!("no [[endpoint]] is named `{}`", r.name));
+            };
+            let id = text_at(&body, &r.id_pointer)
+                .ok_or_else(|| format!("no id at `{}` in the answer to the write", r.id_pointer))?;
+            let mut params = params_for(profile, reader);
+            let mut query = reader.query.render();
+            if r.id_in_path {
+                params.insert(r.id_param.clone(), id);
+            } else if let Some(map) = query.as_object_mut() {
+                map.insert(r.id_param.clone(), Value::String(id));
+            }
+            let credential = match token {
+                Some(t) => Some(t),
+                None => credential_for(&ctx.net, profile, reader)
+                    .await
+                    .map_err(|missing| match missing {
+                        crate::checks::active::NoCredential::NotConfigured(reason) => reason,
+                        crate::checks::active::NoCredential::LoginFailed { identity, reason } => {
+                            format!("login of identity `{identity}` failed: {reason}")
+                        }
+                    })?,
+            };
+            build_request_with(
+                profile,
+                reader,
+                &params,
+                Some(&query),
+                None,
+                credential.as_ref(),
+            )?
+        }
+        None => {
+            let location = written
+                .header("location")
+                .ok_or("the answer to the write has no Location header to read back")?;
+            let url = written
+                .url
+                .join(location.trim())
+                .map_err(|err| format!("its Location `{location}` is not a URL: {err}"))?;
+            let req = HttpRequest::get(url);
+            match token.as_ref().or(write_credential) {
+                Some(c) => c.apply(req),
+                None => req,
+            }
+        }
+    };
+    let what = format!("{} {}", req.method, req.url.path());
+    let res = ctx
+        .net
+        .send(req)
+        .await
+        .map_err(|err| format!("{what}: {err}"))?;
+    Ok((what, res))
 }
 
 /// Builds a probe's request; returns the unique values it used.
@@ -526,6 +751,7 @@ fn build_probe(
     probe: &Probe,
     data: &mut TestData,
     last_unique: &mut Option<Map<String, Value>>,
+    credential: Option<&Credential>,
 ) -> Result<(HttpRequest, Option<Vec<String>>), String> {
     let mut params = params.clone();
     let mut query = e.query.render();
@@ -574,12 +800,13 @@ fn build_probe(
         }
         _ => {}
     }
-    let mut req = build_request(
+    let mut req = build_request_with(
         &ctx.profile,
         e,
         &params,
         Some(&query),
         body_text.map(Bytes::from),
+        credential,
     )?;
     if let Some(ct) = probe.content_type {
         req.headers

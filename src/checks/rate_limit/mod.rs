@@ -7,6 +7,10 @@
 //! attempt at which throttling started and the headers that announced it
 //! are reported. An opt-in probe then checks that the limit is not reset by
 //! rotating `X-Forwarded-For` or by changing the username's letter case.
+//! An endpoint that needs a session (an OTP step after login) is probed only
+//! with an identity marked `throwaway` (wrong attempts could lock it); one
+//! that logs in uses the audit's shared, memoised login, and a failed login
+//! makes the row an `error` naming the identity.
 
 pub mod config;
 
@@ -16,11 +20,13 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::checks::active::{build_request, params_for};
+use crate::checks::active::{
+    build_request_with, credential_for, identity_for, logins_needed, params_for,
+};
 use crate::engine::{Check, CheckMeta, Context, Plan};
 use crate::net::{HttpRequest, HttpResponse, NetError};
 use crate::profile::Profile;
-use crate::profile::access::Endpoint;
+use crate::profile::access::{CredentialSource, Endpoint};
 use crate::report::model::{Class, Finding, Outcome, Severity, SubjectRow};
 
 pub struct RateLimitCheck;
@@ -75,6 +81,24 @@ impl Check for RateLimitCheck {
         }
         let extra = if s.bypass_probe { BYPASS_REQUESTS } else { 0 };
         let mut plan = Plan::default();
+        let probed = selected
+            .iter()
+            .copied()
+            .filter(|e| !needs_writes(e) || profile.target.allow_writes)
+            .filter(|e| shared_session(profile, e).is_none());
+        let logins = logins_needed(profile, probed);
+        if !logins.is_empty() {
+            let names: Vec<&str> = logins.iter().map(String::as_str).collect();
+            plan = plan.step(
+                "identities",
+                &format!(
+                    "log in {} (once per audit, shared with the other checks)",
+                    names.join(", ")
+                ),
+                logins.len() as u64,
+                false,
+            );
+        }
         for e in selected {
             let what = format!(
                 "up to {} wrong attempts at {}/s{}",
@@ -111,6 +135,17 @@ impl Check for RateLimitCheck {
 /// account that does not exist change nothing.
 fn needs_writes(e: &Endpoint) -> bool {
     e.kind.as_deref() == Some("signup") || (e.writes && e.kind.is_none())
+}
+
+/// The identity whose session the endpoint needs when it is not marked
+/// throwaway: wrong attempts in that session could lock a shared account.
+fn shared_session<'a>(profile: &'a Profile, e: &Endpoint) -> Option<&'a str> {
+    match identity_for(profile, e) {
+        Ok(Some(i)) if !i.throwaway && !matches!(i.credential, CredentialSource::None) => {
+            Some(i.name.as_str())
+        }
+        _ => None,
+    }
 }
 
 /// The body field that names the account: the one of kind email, or a
@@ -226,12 +261,34 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint) -> SubjectRow {
         .account
         .clone()
         .unwrap_or_else(|| fresh_account(template_value.as_deref()));
+    if let Some(identity) = shared_session(&ctx.profile, e) {
+        return SubjectRow::skip(
+            &subject,
+            format!(
+                "`{}` needs the session of identity `{identity}`, which is not marked \
+                 throwaway; wrong attempts could lock a shared account, so make a throwaway \
+                 identity (throwaway = true) its owner",
+                e.name
+            ),
+        );
+    }
+    let credential = match credential_for(&ctx.net, &ctx.profile, e).await {
+        Ok(c) => c,
+        Err(missing) => return missing.row(&subject),
+    };
     let wrong = format!("wrong-{:016x}", rand::random::<u64>());
     ctx.net.redactor().register(&wrong);
     let params = params_for(&ctx.profile, e);
     let make = |account: &str| -> Result<HttpRequest, String> {
         let body = attempt_body(e, &field, account, &wrong);
-        build_request(&ctx.profile, e, &params, None, Some(body))
+        build_request_with(
+            &ctx.profile,
+            e,
+            &params,
+            None,
+            Some(body),
+            credential.as_ref(),
+        )
     };
     let base = match make(&account) {
         Ok(r) => r,

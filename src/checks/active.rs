@@ -95,58 +95,9 @@ pub async fn credential_for(
         })
 }
 
-/// The header that carries a static credential, or why there is none.
-///
-/// For callers that cannot log in (they get an `Err` skip reason for an
-/// identity that logs in); the probing checks use [`credential_for`].
-/// `Ok(None)` means the endpoint is public.
-pub fn credential_header(
-    profile: &Profile,
-    endpoint: &Endpoint,
-) -> Result<Option<(String, String)>, String> {
-    let identity = match identity_for(profile, endpoint) {
-        Ok(Some(i)) => i,
-        Ok(None) => return Ok(None),
-        Err(NoCredential::NotConfigured(reason)) => return Err(reason),
-        Err(NoCredential::LoginFailed { reason, .. }) => return Err(reason),
-    };
-    match &identity.credential {
-        CredentialSource::Bearer(token) => Ok(Some((
-            "authorization".to_string(),
-            format!("Bearer {}", token.expose()),
-        ))),
-        CredentialSource::Cookie { name, value } => Ok(Some((
-            "cookie".to_string(),
-            format!("{name}={}", value.expose()),
-        ))),
-        CredentialSource::Login(_) => Err(format!(
-            "endpoint `{}` needs identity `{}`, which logs in with a request; this check \
-             sends static credentials only, so it is not probed",
-            endpoint.name, identity.name
-        )),
-        CredentialSource::None => Ok(None),
-    }
-}
-
 /// Builds the endpoint's request from its templates, with `params` filling
 /// the path, `query` and `body` replacing the profile's when given, and a
-/// static credential (see [`credential_header`]).
-pub fn build_request(
-    profile: &Profile,
-    endpoint: &Endpoint,
-    params: &BTreeMap<String, String>,
-    query: Option<&serde_json::Value>,
-    body: Option<Bytes>,
-) -> Result<HttpRequest, String> {
-    let mut req = unauthenticated_request(profile, endpoint, params, query, body)?;
-    if let Some((name, value)) = credential_header(profile, endpoint)? {
-        req = req.header(&name, &value);
-    }
-    Ok(req)
-}
-
-/// Like [`build_request`], with a credential already obtained by
-/// [`credential_for`] (`None`: sent without one).
+/// credential already obtained by [`credential_for`] (`None`: sent without one).
 pub fn build_request_with(
     profile: &Profile,
     endpoint: &Endpoint,

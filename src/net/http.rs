@@ -163,8 +163,7 @@ impl CheckNet {
         let host = url_host(&req.url).unwrap_or_default();
 
         self.net.wait_for_host(&host).await;
-        self.net.pace().await;
-        let at_ms = self.net.journal.elapsed_ms();
+        let at_ms = self.net.pace().await;
         let started = Instant::now();
         let result = tokio::select! {
             r = self.perform(&req) => r,
@@ -189,8 +188,8 @@ impl CheckNet {
             at_ms,
             check: self.check.clone(),
             kind: "http",
-            method: req.method.to_string(),
-            url: url_text,
+            method: req.method.as_str().into(),
+            url: url_text.into(),
             status,
             ms: elapsed.as_millis() as u64,
             bytes,

@@ -1,7 +1,7 @@
 //! The journal: one redacted line per request, for the run figures and the
 //! consultant's evidence log (`--journal PATH`, JSON lines).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -14,11 +14,11 @@ pub struct JournalEntry {
     pub seq: u64,
     /// Milliseconds since the run started, when the request was sent.
     pub at_ms: u64,
-    pub check: String,
+    pub check: Arc<str>,
     /// `http`, `tls` or `tcp`.
     pub kind: &'static str,
-    pub method: String,
-    pub url: String,
+    pub method: Arc<str>,
+    pub url: Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     pub ms: u64,
@@ -63,32 +63,30 @@ impl Journal {
         entries.push(entry);
     }
 
-    pub fn entries(&self) -> Vec<JournalEntry> {
+    fn lock(&self) -> MutexGuard<'_, Vec<JournalEntry>> {
         match self.entries.lock() {
-            Ok(g) => g.clone(),
-            Err(p) => p.into_inner().clone(),
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
         }
+    }
+
+    pub fn entries(&self) -> Vec<JournalEntry> {
+        self.lock().clone()
     }
 
     /// Requests actually sent (refused ones excluded).
     pub fn sent(&self) -> u64 {
-        self.entries()
-            .iter()
-            .filter(|e| e.refused.is_none())
-            .count() as u64
+        self.lock().iter().filter(|e| e.refused.is_none()).count() as u64
     }
 
     pub fn refused(&self) -> u64 {
-        self.entries()
-            .iter()
-            .filter(|e| e.refused.is_some())
-            .count() as u64
+        self.lock().iter().filter(|e| e.refused.is_some()).count() as u64
     }
 
     /// The most requests started within any one-second window.
     pub fn peak_rps(&self) -> u64 {
         let mut times: Vec<u64> = self
-            .entries()
+            .lock()
             .iter()
             .filter(|e| e.refused.is_none())
             .map(|e| e.at_ms)
@@ -108,8 +106,8 @@ impl Journal {
     /// The journal as JSON lines, passed through the redactor.
     pub fn to_jsonl(&self, redactor: &Redactor) -> String {
         let mut out = String::new();
-        for e in self.entries() {
-            let Ok(mut value) = serde_json::to_value(&e) else {
+        for e in self.lock().iter() {
+            let Ok(mut value) = serde_json::to_value(e) else {
                 continue;
             };
             redactor.redact_json(&mut value);

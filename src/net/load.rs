@@ -98,7 +98,7 @@ impl CheckNet {
             port,
             tls_name,
             timeout: req.timeout.unwrap_or(self.net.settings.timeout),
-            check: Arc::from(self.check.as_str()),
+            check: self.check.clone(),
             method_text: Arc::from(req.method.as_str()),
             url_text: Arc::from(url_text.as_str()),
         })
@@ -140,26 +140,40 @@ impl CheckNet {
     }
 }
 
+/// Why a lane request was not sent although admitted.
+const PAST_DEADLINE: &str = "not sent: the rate cap or a host pause would delay it past the \
+                             check's deadline";
+
 impl LoadLane {
     /// Sends the lane's request once on `conn`, under the same rules as every
-    /// request of the client. The latency a caller measures around this call
-    /// includes waiting for the rate cap and host pauses, as a user would wait.
-    pub async fn send(&self, conn: &mut LaneConnection) -> Result<LaneAnswer, NetError> {
+    /// request of the client, and gives up at `give_up_at` (the check's
+    /// deadline). The latency a caller measures around this call includes
+    /// waiting for the rate cap and host pauses, as a user would wait.
+    ///
+    /// Cancellation is checked when the request is admitted; a caller races
+    /// its workers (not each request: that costs a waker registration per
+    /// request) against the check's cancellation and drops them when it fires.
+    pub async fn send(
+        &self,
+        conn: &mut LaneConnection,
+        give_up_at: Instant,
+    ) -> Result<LaneAnswer, NetError> {
         self.net
             .admit("http", &self.method_text, &self.url_text, true)?;
         let net = &self.net.net;
-        net.wait_for_host(&self.host).await;
-        net.pace().await;
-
-        let at_ms = net.journal.elapsed_ms();
+        let pause = net.host_pause(&self.host);
+        let Ok(at_ms) = net.pace_until(pause, Some(give_up_at)).await else {
+            self.journal(net.journal.elapsed_ms(), None, Some(PAST_DEADLINE));
+            return Err(NetError::Other(PAST_DEADLINE.into()));
+        };
         let started = Instant::now();
-        let exchange = tokio::time::timeout(self.timeout, self.exchange(conn));
-        let result = tokio::select! {
-            r = exchange => match r {
-                Ok(r) => r,
-                Err(_) => Err(NetError::Timeout(self.timeout.as_millis() as u64)),
-            },
-            _ = self.net.cancel.cancelled() => Err(NetError::Cancelled),
+        let deadline = (started + self.timeout).min(give_up_at);
+        let result = match tokio::time::timeout_at(deadline.into(), self.exchange(conn)).await {
+            Ok(r) => r,
+            Err(_) if deadline < started + self.timeout => Err(NetError::Other(
+                "not answered before the check's deadline".into(),
+            )),
+            Err(_) => Err(NetError::Timeout(self.timeout.as_millis() as u64)),
         };
         let elapsed = started.elapsed();
         if result.is_err() {
@@ -183,10 +197,10 @@ impl LoadLane {
         net.journal.record(JournalEntry {
             seq: 0,
             at_ms,
-            check: self.check.to_string(),
+            check: self.check.clone(),
             kind: "http",
-            method: self.method_text.to_string(),
-            url: self.url_text.to_string(),
+            method: self.method_text.clone(),
+            url: self.url_text.clone(),
             status,
             ms: elapsed.as_millis() as u64,
             bytes,
@@ -195,6 +209,24 @@ impl LoadLane {
             error,
         });
         result.map(|(answer, _)| answer)
+    }
+
+    /// Journals a request that was admitted but not sent.
+    fn journal(&self, at_ms: u64, status: Option<u16>, refused: Option<&str>) {
+        self.net.net.journal.record(JournalEntry {
+            seq: 0,
+            at_ms,
+            check: self.check.clone(),
+            kind: "http",
+            method: self.method_text.clone(),
+            url: self.url_text.clone(),
+            status,
+            ms: 0,
+            bytes: 0,
+            truncated: false,
+            refused: refused.map(str::to_string),
+            error: None,
+        });
     }
 
     /// Connects when needed, sends, and reads the body up to the cap.

@@ -18,7 +18,7 @@ pub mod scope;
 pub mod tls;
 pub mod webhook;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -102,6 +102,8 @@ pub struct Net {
     /// The next free send slot, in nanoseconds since the run started.
     next_slot: AtomicU64,
     health: Mutex<HashMap<String, HostHealth>>,
+    /// Start times of the requests of the last second (see `Net::pace`).
+    window: Mutex<VecDeque<Instant>>,
     memo: Mutex<HashMap<String, Memo>>,
 }
 
@@ -155,6 +157,7 @@ impl Net {
             lane_tls: Arc::new(lane_tls),
             next_slot: AtomicU64::new(0),
             health: Mutex::new(HashMap::new()),
+            window: Mutex::new(VecDeque::new()),
             memo: Mutex::new(HashMap::new()),
         }))
     }
@@ -168,7 +171,7 @@ impl Net {
     ) -> CheckNet {
         CheckNet {
             net: self.clone(),
-            check: check.to_string(),
+            check: Arc::from(check),
             allowance: Arc::new(allowance),
             cancel,
         }
@@ -201,7 +204,69 @@ impl Net {
     /// The 1 % headroom of the interval pays for the slack: slots are spaced
     /// 1.01/max_rps apart, so the starts within any one second come from at
     /// most 1.002 s of slots, fewer than max_rps.
-    async fn pace(&self) {
+    ///
+    /// Slots only space requests out; timers wake late on a busy machine, and
+    /// late wake-ups can bunch requests together. The hard guarantee is the
+    /// start window: a request starts only when fewer than `max_rps` requests
+    /// started in the second before it. Returns the journal time (ms) of the
+    /// start.
+    async fn pace(&self) -> u64 {
+        match self.pace_until(None, None).await {
+            Ok(at_ms) => at_ms,
+            Err(()) => self.journal.elapsed_ms(),
+        }
+    }
+
+    /// Waits until `not_before` (a host pause) and for a start under the rate
+    /// cap; gives up, without starting, when that would be at or after
+    /// `give_up_at`. Returns the journal time (ms) of the start.
+    async fn pace_until(
+        &self,
+        not_before: Option<Instant>,
+        give_up_at: Option<Instant>,
+    ) -> Result<u64, ()> {
+        let mut wait = match (not_before, self.claim_slot()) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        loop {
+            if let Some(until) = wait {
+                if give_up_at.is_some_and(|g| until >= g) {
+                    return Err(());
+                }
+                tokio::time::sleep_until(until.into()).await;
+            }
+            match self.window_start() {
+                Ok(at) => return Ok((at - self.journal.start()).as_millis() as u64),
+                Err(free) => wait = Some(free),
+            }
+        }
+    }
+
+    /// Records a start now if fewer than `max_rps` requests started within
+    /// the last second; otherwise says when the oldest of them leaves it.
+    fn window_start(&self) -> Result<Instant, Instant> {
+        let mut window = match self.window.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let now = Instant::now();
+        let cap = (self.settings.max_rps.floor() as usize).max(1);
+        while window.len() >= cap {
+            let Some(&oldest) = window.front() else { break };
+            let free = oldest + Duration::from_secs(1);
+            if now < free {
+                return Err(free);
+            }
+            window.pop_front();
+        }
+        window.push_back(now);
+        Ok(now)
+    }
+
+    /// Claims the next send slot; `Some(instant)` when the request must wait
+    /// for it (see [`Net::pace`]).
+    fn claim_slot(&self) -> Option<Instant> {
         let interval = (1.01e9 / self.settings.max_rps) as u64;
         let start = self.journal.start();
         let now = start.elapsed().as_nanos() as u64;
@@ -212,20 +277,24 @@ impl Net {
                 slot = next.max(now);
                 Some(slot + interval)
             });
-        if slot > now + PACE_SLACK_NS {
-            tokio::time::sleep_until((start + Duration::from_nanos(slot)).into()).await;
-        }
+        (slot > now + PACE_SLACK_NS).then(|| start + Duration::from_nanos(slot))
+    }
+
+    /// Until when the host is paused by `Retry-After` or back-off, if it is.
+    fn host_pause(&self, host: &str) -> Option<Instant> {
+        let health = match self.health.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        health
+            .get(host)
+            .and_then(|h| h.pause_until)
+            .filter(|until| *until > Instant::now())
     }
 
     /// Waits while the host is paused by `Retry-After` or back-off.
     async fn wait_for_host(&self, host: &str) {
-        let pause = {
-            let health = match self.health.lock() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
-            health.get(host).and_then(|h| h.pause_until)
-        };
+        let pause = self.host_pause(host);
         if let Some(until) = pause
             && until > Instant::now()
         {
@@ -245,7 +314,12 @@ impl Net {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        let h = health.entry(host.to_string()).or_default();
+        if !health.contains_key(host) {
+            health.insert(host.to_string(), HostHealth::default());
+        }
+        let Some(h) = health.get_mut(host) else {
+            return;
+        };
         let now = Instant::now();
         match status {
             Some(429) => {
@@ -281,7 +355,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct CheckNet {
     net: Arc<Net>,
-    check: String,
+    check: Arc<str>,
     allowance: Arc<Allowance>,
     cancel: CancellationToken,
 }
@@ -336,8 +410,8 @@ impl CheckNet {
                     at_ms: self.net.journal.elapsed_ms(),
                     check: self.check.clone(),
                     kind,
-                    method: method.to_string(),
-                    url: target.to_string(),
+                    method: method.into(),
+                    url: target.into(),
                     status: None,
                     ms: 0,
                     bytes: 0,

@@ -25,8 +25,7 @@ impl CheckNet {
             self.scope().allows_host(host, port),
         )?;
         self.net.wait_for_host(host).await;
-        self.net.pace().await;
-        let at_ms = self.net.journal.elapsed_ms();
+        let at_ms = self.net.pace().await;
         let started = Instant::now();
         let timeout = self.net.settings.timeout;
         let result = tokio::select! {
@@ -41,8 +40,8 @@ impl CheckNet {
             at_ms,
             check: self.check.clone(),
             kind: "tcp",
-            method: purpose.to_string(),
-            url: target,
+            method: purpose.into(),
+            url: target.into(),
             status: None,
             ms: started.elapsed().as_millis() as u64,
             bytes: 0,

@@ -80,7 +80,7 @@ impl Webhook {
             check: "watch".into(),
             kind: "webhook",
             method: "POST".into(),
-            url: self.url.to_string(),
+            url: self.url.as_str().into(),
             status,
             ms: started.elapsed().as_millis() as u64,
             bytes: body.len() as u64,

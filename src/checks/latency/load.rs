@@ -66,15 +66,7 @@ async fn send_bounded(
     conn: &mut LaneConnection,
     stops: Stops,
 ) -> Result<LaneAnswer, NetError> {
-    match tokio::time::timeout_at(stops.hard_stop.into(), lane.send(conn)).await {
-        Ok(r) => r,
-        Err(_) => {
-            *conn = LaneConnection::default();
-            Err(NetError::Other(
-                "not answered before the check's deadline (the host was paused or slow)".into(),
-            ))
-        }
-    }
+    lane.send(conn, stops.hard_stop).await
 }
 
 /// Runs the warm-up and the measured load for one request.
@@ -222,7 +214,24 @@ async fn open(
             }
         }
     }
-    while let Some(joined) = tasks.join_next().await {
+    // Requests in flight finish (each bounded by its timeout) unless the
+    // check is cancelled: then they are dropped at once.
+    let mut aborted = false;
+    loop {
+        let joined = if aborted {
+            tasks.join_next().await
+        } else {
+            tokio::select! {
+                biased;
+                _ = ctx.cancel.cancelled() => {
+                    tasks.abort_all();
+                    aborted = true;
+                    continue;
+                }
+                j = tasks.join_next() => j,
+            }
+        };
+        let Some(joined) = joined else { break };
         if let Ok(sample) = joined {
             absorb(&mut out, sample, true);
         }
@@ -251,27 +260,35 @@ async fn closed(
         workers.spawn(async move {
             // Each worker keeps its own histogram and connection.
             let mut mine = LoadResult::default();
-            loop {
-                let claimed = left.fetch_update(
-                    std::sync::atomic::Ordering::SeqCst,
-                    std::sync::atomic::Ordering::SeqCst,
-                    |n| n.checked_sub(1),
-                );
-                if claimed.is_err() || Instant::now() >= end || cancel.is_cancelled() {
-                    break;
+            let work = async {
+                loop {
+                    let claimed = left.fetch_update(
+                        std::sync::atomic::Ordering::SeqCst,
+                        std::sync::atomic::Ordering::SeqCst,
+                        |n| n.checked_sub(1),
+                    );
+                    if claimed.is_err() || Instant::now() >= end {
+                        break;
+                    }
+                    let sent = Instant::now();
+                    let result = send_bounded(&lane, &mut conn, stops).await;
+                    let took = sent.elapsed();
+                    let sample = Sample {
+                        latency: took,
+                        service: took,
+                        error: failure(&result),
+                        budget_spent: matches!(result, Err(NetError::Budget | NetError::Cancelled)),
+                    };
+                    if absorb(&mut mine, sample, false) {
+                        break;
+                    }
                 }
-                let sent = Instant::now();
-                let result = send_bounded(&lane, &mut conn, stops).await;
-                let took = sent.elapsed();
-                let sample = Sample {
-                    latency: took,
-                    service: took,
-                    error: failure(&result),
-                    budget_spent: matches!(result, Err(NetError::Budget | NetError::Cancelled)),
-                };
-                if absorb(&mut mine, sample, false) {
-                    break;
-                }
+            };
+            // Cancellation drops the request in flight; what was measured stays.
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => {}
+                _ = work => {}
             }
             mine
         });

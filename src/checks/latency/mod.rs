@@ -15,7 +15,9 @@ pub mod stats;
 use async_trait::async_trait;
 use serde_json::json;
 
-use crate::checks::active::{build_request, join, params_for};
+use crate::checks::active::{
+    NoCredential, build_request_with, credential_for, join, logins_needed, params_for,
+};
 use crate::engine::{Check, CheckMeta, Context, Plan};
 use crate::net::HttpRequest;
 use crate::profile::Profile;
@@ -71,6 +73,20 @@ impl Check for LatencyCheck {
             ),
         };
         let mut plan = Plan::default();
+        let endpoints = s.targets.iter().filter_map(|t| endpoint_of(profile, t));
+        let logins = logins_needed(profile, endpoints);
+        if !logins.is_empty() {
+            let names: Vec<&str> = logins.iter().map(String::as_str).collect();
+            plan = plan.step(
+                "identities",
+                &format!(
+                    "log in {} (once per audit, shared with the other checks)",
+                    names.join(", ")
+                ),
+                logins.len() as u64,
+                false,
+            );
+        }
         for t in &s.targets {
             let writes = endpoint_of(profile, t).is_some_and(|e| e.writes);
             plan = plan.step(t.subject(), &what, s.warmup + s.measured_requests(), writes);
@@ -98,29 +114,48 @@ fn endpoint_of<'a>(
     }
 }
 
-/// The request one target sends, or why it cannot be sent.
-fn request_for(profile: &Profile, target: &LatencyTarget) -> Result<HttpRequest, String> {
+/// The request one target sends, or the row saying why it cannot be sent
+/// (a `skip` when the profile does not allow it, an `error` when the
+/// identity's login failed).
+async fn request_for(ctx: &Context, target: &LatencyTarget) -> Result<HttpRequest, SubjectRow> {
+    let profile = &ctx.profile;
+    let subject = target.subject();
     match target {
-        LatencyTarget::Path(path) => Ok(HttpRequest::get(join(&profile.target.base_url, path)?)),
+        LatencyTarget::Path(path) => join(&profile.target.base_url, path)
+            .map(HttpRequest::get)
+            .map_err(|reason| SubjectRow::skip(subject, reason)),
         LatencyTarget::Endpoint(name) => {
             let Some(e) = profile.endpoints.iter().find(|e| &e.name == name) else {
-                return Err(format!("no [[endpoint]] is named `{name}`"));
+                let reason = format!("no [[endpoint]] is named `{name}`");
+                return Err(SubjectRow::skip(subject, reason));
             };
             if e.writes && !profile.target.allow_writes {
-                return Err(format!(
+                let reason = format!(
                     "endpoint `{name}` writes; loading it needs [target] allow_writes = true"
-                ));
+                );
+                return Err(SubjectRow::skip(subject, reason));
             }
-            build_request(profile, e, &params_for(profile, e), None, None)
+            let credential = credential_for(&ctx.net, profile, e)
+                .await
+                .map_err(|no: NoCredential| no.row(subject))?;
+            build_request_with(
+                profile,
+                e,
+                &params_for(profile, e),
+                None,
+                None,
+                credential.as_ref(),
+            )
+            .map_err(|reason| SubjectRow::skip(subject, reason))
         }
     }
 }
 
 async fn measure_target(ctx: &Context, target: &LatencyTarget) -> SubjectRow {
     let subject = target.subject().to_string();
-    let req = match request_for(&ctx.profile, target) {
+    let req = match request_for(ctx, target).await {
         Ok(r) => r,
-        Err(reason) => return SubjectRow::skip(&subject, reason),
+        Err(row) => return row,
     };
     let settings = ctx.profile.latency.clone();
     let result = load::run(ctx, &req, &settings).await;

@@ -49,11 +49,17 @@ impl Ids {
     }
 }
 
-/// The owner's params for an endpoint: the identity's own, overridden by the endpoint's.
+/// The owner's params for an endpoint: the identity's own, overridden by the
+/// endpoint's. An imported endpoint's params are only the document's
+/// examples, so there the identity's own values win.
 pub fn owner_params(endpoint: &Endpoint, owner: Option<&Identity>) -> BTreeMap<String, String> {
-    let mut params = owner.map(|o| o.params.clone()).unwrap_or_default();
+    let own = owner.map(|o| o.params.clone()).unwrap_or_default();
+    let mut params = own.clone();
     for (k, v) in &endpoint.params {
         params.insert(k.clone(), v.clone());
+    }
+    if endpoint.imported.is_some() {
+        params.extend(own);
     }
     params
 }

@@ -92,9 +92,10 @@ fn jwt_api() -> axum::Router {
                     .and_then(|v| v.strip_prefix("Bearer "))
                     .unwrap_or("");
                 match jwt::verify_hs256(t, secret.as_bytes(), false, 1_700_000_000) {
-                    Some(c) => axum::Json(json!({
-                        "user": c["sub"], "email": format!("{}@corp.test", c["sub"].as_str().unwrap_or(""))
-                    }))
+                    Some(c) => {
+                        let sub = c["sub"].as_str().unwrap_or("").to_string();
+                        axum::Json(json!({"user": sub, "email": format!("{sub}@corp.test")}))
+                    }
                     .into_response(),
                     None => StatusCode::UNAUTHORIZED.into_response(),
                 }
@@ -107,12 +108,12 @@ fn jwt_api() -> axum::Router {
 fn a_jwt_secret_real_apps_ship_with_is_found_and_its_source_named() {
     let port = serve(jwt_api());
     let mut text = target("jwt", port);
-    text.push_str(&format!(
+    text.push_str(
         r#"
 [checks.auth]
 extra_secrets = ["acme-2019-signing"]
-"#
-    ));
+"#,
+    );
     for (who, secret) in [
         ("weak", "random"),
         ("extra", "acme-2019-signing"),

@@ -8,10 +8,10 @@
 //! e-mail in the profile's test domain), so a signup that registers one
 //! sample does not make the next one "known". The answers are compared by
 //! status, by wording (with the account names masked, and only when each
-//! case answers consistently), and by timing (a gap between the medians of at least 50 ms and four times the
-//! larger median deviation within a case, so a few slow samples on a busy
-//! machine neither hide nor fake a gap). The body goes in the endpoint's own
-//! encoding (JSON or form).
+//! case answers consistently), and by timing (a gap between the medians of
+//! at least 50 ms and four times the larger median deviation within a case,
+//! so a few slow samples on a busy machine neither hide nor fake a gap). The
+//! body goes in the endpoint's own encoding (JSON or form).
 
 use std::time::Duration;
 

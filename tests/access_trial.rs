@@ -237,6 +237,7 @@ fn signup_enumeration_uses_a_fresh_account_per_unknown_sample() {
     );
     for (u, e) in &unknown {
         assert!(u.starts_with("readiness-nobody-4d2-"), "seeded: {u}");
+        assert!(!e.contains("auditbot"), "a new address: {e}");
         assert!(
             e.ends_with("@audit.example.test"),
             "in the test domain: {e}"

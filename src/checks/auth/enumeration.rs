@@ -52,7 +52,7 @@ pub async fn audit(ctx: &Context, profile: &Profile, endpoint: &Endpoint) -> Sub
     };
     let known = body[&id_field].as_str().unwrap_or_default().to_string();
     let seed = profile.auth.seed;
-    let fresh = FreshAccounts::new(seed, test_domain(profile, &known));
+    let fresh = FreshAccounts::new(seed, subject, test_domain(profile, &known));
     let account_fields = account_fields(endpoint, &body, &id_field);
     let wrong_password = format!("readiness-wrong-{seed:x}");
     let params = request::owner_params(endpoint, None);
@@ -149,23 +149,30 @@ pub async fn audit(ctx: &Context, profile: &Profile, endpoint: &Endpoint) -> Sub
         .measure("unknown_account_seed", seed)
 }
 
-/// Never-registered account names, one per sample, from the seed: e-mail
-/// addresses in the profile's test domain, plain names otherwise.
+/// Never-registered account names, one per sample, from the seed and the
+/// endpoint (a signup probed beside a login must not register the login's
+/// "unknown" names): e-mail addresses in the profile's test domain, plain
+/// names otherwise.
 #[derive(Debug, Clone)]
 pub struct FreshAccounts {
     seed: u64,
+    endpoint: u32,
     domain: String,
 }
 
 impl FreshAccounts {
-    pub fn new(seed: u64, domain: String) -> FreshAccounts {
-        FreshAccounts { seed, domain }
+    pub fn new(seed: u64, endpoint: &str, domain: String) -> FreshAccounts {
+        FreshAccounts {
+            seed,
+            endpoint: crc32fast::hash(endpoint.as_bytes()) & 0xffff,
+            domain,
+        }
     }
 
     /// The value of one account field for sample `n`: an address in the
     /// test domain when the template's value is one, a plain name otherwise.
     pub fn value(&self, n: u64, current: &Value) -> String {
-        let name = format!("readiness-nobody-{:x}-{n}", self.seed);
+        let name = format!("readiness-nobody-{:x}-{:04x}{n}", self.seed, self.endpoint);
         if current.as_str().is_some_and(|v| v.contains('@')) {
             format!("{name}@{}", self.domain)
         } else {
@@ -175,7 +182,7 @@ impl FreshAccounts {
 
     /// How the names look, for evidence.
     pub fn pattern(&self) -> String {
-        format!("readiness-nobody-{:x}-N", self.seed)
+        format!("readiness-nobody-{:x}-{:04x}N", self.seed, self.endpoint)
     }
 }
 
@@ -343,6 +350,21 @@ mod tests {
     }
 
     const ACCOUNTS: &[&str] = &["alice@a.test", "readiness-nobody-1@a.test"];
+
+    #[test]
+    fn fresh_accounts_differ_per_sample_and_per_endpoint() {
+        let signup = FreshAccounts::new(7, "register", "t.test".into());
+        let login = FreshAccounts::new(7, "login", "t.test".into());
+        let email = Value::from("known@corp.test");
+        let name = Value::from("known");
+        assert_ne!(signup.value(0, &name), signup.value(1, &name));
+        assert_ne!(signup.value(0, &name), login.value(0, &name));
+        assert!(signup.value(0, &email).ends_with("@t.test"));
+        assert!(!signup.value(0, &name).contains('@'));
+        // Deterministic from the seed.
+        let again = FreshAccounts::new(7, "register", "t.test".into());
+        assert_eq!(signup.value(2, &email), again.value(2, &email));
+    }
 
     #[test]
     fn same_answer_for_both_is_not_enumeration() {

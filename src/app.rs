@@ -15,6 +15,7 @@ use crate::cli::{Cli, Command, FailOn, ListFormat, OutputArgs};
 use crate::engine::registry;
 use crate::engine::runner::{self, Selection};
 use crate::net::Net;
+use crate::profile::access::SpecSecurity;
 use crate::profile::{self, Profile};
 use crate::redact::Redactor;
 use crate::report::model::{Scorecard, Severity};
@@ -412,6 +413,7 @@ pub fn dry_run(profile: &Profile, selection: &Selection) -> String {
         profile.target.max_requests,
         profile.target.max_rps
     );
+    out.push_str(&imported_listing(profile));
     let mut total = 0;
     let mut writes = 0;
     for check in registry::all() {
@@ -461,6 +463,98 @@ pub fn dry_run(profile: &Profile, selection: &Selection) -> String {
     out
 }
 
+/// What the OpenAPI import gave, for the text dry run: every imported
+/// endpoint with its auth (unknown security shown as such) and its kind
+/// (inferred or not), and what was excluded or overridden.
+fn imported_listing(profile: &Profile) -> String {
+    let Some(summary) = &profile.openapi else {
+        return String::new();
+    };
+    let imported: Vec<_> = profile
+        .endpoints
+        .iter()
+        .filter_map(|e| e.imported.as_ref().map(|i| (e, i)))
+        .collect();
+    let mut out = format!(
+        "OpenAPI import from {}: {} operations, {} imported, {} excluded by openapi_exclude, \
+         {} overridden by [[endpoint]] entries\n",
+        summary.file,
+        summary.operations,
+        imported.len(),
+        summary.excluded.len(),
+        summary.overridden.len()
+    );
+    for (e, i) in &imported {
+        let kind = match (&e.kind, i.kind_inferred) {
+            (Some(k), true) => format!("{k} (inferred)"),
+            (Some(k), false) => k.clone(),
+            (None, _) => "-".to_string(),
+        };
+        out.push_str(&format!(
+            "  {:<7} {}  `{}`  auth: {}  kind: {}{}\n",
+            e.method.as_str(),
+            e.path,
+            e.name,
+            i.security.describe(),
+            kind,
+            if e.writes { "  [WRITES]" } else { "" }
+        ));
+    }
+    for x in &summary.excluded {
+        out.push_str(&format!("  excluded: {x}\n"));
+    }
+    for name in &summary.overridden {
+        out.push_str(&format!("  overridden by the profile: `{name}`\n"));
+    }
+    let unknown = imported
+        .iter()
+        .filter(|(_, i)| i.security == SpecSecurity::Unknown)
+        .count();
+    if unknown > 0 {
+        out.push_str(&format!(
+            "  {unknown} operation(s) have no security in the spec: they are probed as public; \
+             declare each protected one as an [[endpoint]] with the same name and \
+             auth = \"required\" (and an owner)\n"
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+/// The imported endpoints as JSON, for `--dry-run --format json`.
+fn imported_json(profile: &Profile) -> serde_json::Value {
+    let endpoints: Vec<serde_json::Value> = profile
+        .endpoints
+        .iter()
+        .filter_map(|e| {
+            let i = e.imported.as_ref()?;
+            Some(serde_json::json!({
+                "name": e.name,
+                "method": e.method.as_str(),
+                "path": e.path,
+                "auth": match i.security {
+                    SpecSecurity::Required => "required",
+                    SpecSecurity::Public => "public",
+                    SpecSecurity::Unknown => "unknown",
+                },
+                "kind": e.kind,
+                "kind_inferred": i.kind_inferred,
+                "writes": e.writes,
+            }))
+        })
+        .collect();
+    match &profile.openapi {
+        Some(s) => serde_json::json!({
+            "file": s.file,
+            "operations": s.operations,
+            "endpoints": endpoints,
+            "excluded": s.excluded,
+            "overridden": s.overridden,
+        }),
+        None => serde_json::Value::Null,
+    }
+}
+
 /// The plan as JSON (`--dry-run --format json`): what each check would send.
 pub fn dry_run_json(profile: &Profile, selection: &Selection) -> String {
     let checks: Vec<serde_json::Value> = registry::all()
@@ -487,6 +581,7 @@ pub fn dry_run_json(profile: &Profile, selection: &Selection) -> String {
         "max_requests": profile.target.max_requests,
         "max_rps": profile.target.max_rps,
         "planned_requests": total,
+        "openapi": imported_json(profile),
         "checks": checks,
     });
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();

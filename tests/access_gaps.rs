@@ -237,9 +237,15 @@ params = {{ org_id = "org-acme" }}
         "--dry-run",
     ]);
     let plan = support::stdout(&o);
-    // Both operations were imported; the POST is a write, skipped without the opt-ins.
-    assert!(plan.contains("listNotes"), "{plan}\n{}", stderr(&o));
-    assert!(!plan.contains("addNote"), "{plan}");
+    // Both operations were imported (the import listing shows them); the
+    // POST is a write, left out of the auth plan without the opt-ins.
+    let (listing, checks) = plan.split_once("auth (access)").unwrap_or(("", &plan));
+    assert!(
+        listing.contains("addNote") && listing.contains("[WRITES]"),
+        "{plan}"
+    );
+    assert!(checks.contains("listNotes"), "{plan}\n{}", stderr(&o));
+    assert!(!checks.contains("addNote"), "{plan}");
     let (_o, card) = audit_json(&path, &["--only", "auth"]);
     let rows = card["checks"][0]["subjects"].as_array().unwrap();
     let list = rows.iter().find(|r| r["subject"] == "listNotes").unwrap();

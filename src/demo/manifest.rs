@@ -55,6 +55,8 @@ pub fn access() -> Vec<Expected> {
         expect("auth", "identity carol", "auth.jwt-weak-secret"),
         expect("auth", "login", "auth.account-enumeration"),
         expect("auth", "mobile login", "auth.account-enumeration"),
+        // The input part's `signup v2` answers 409 "already registered" for a known e-mail.
+        expect("auth", "signup v2", "auth.account-enumeration"),
         expect("auth", "logout v1", "auth.revoked-session-accepted"),
         expect("auth", "file download", "auth.credential-in-query"),
         expect("auth", "file download", "auth.credential-alt-carrier"),

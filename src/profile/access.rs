@@ -189,6 +189,42 @@ pub struct Endpoint {
     pub onboarding: bool,
     pub kind: Option<String>,
     pub fields: BTreeMap<String, String>,
+    /// Set when the endpoint came from the OpenAPI document, not the profile.
+    pub imported: Option<Imported>,
+}
+
+/// What the OpenAPI import knew about an operation, for `--dry-run`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// What the document says about credentials.
+    pub security: SpecSecurity,
+    /// `kind` was guessed from the path or operationId, not declared.
+    pub kind_inferred: bool,
+}
+
+/// An operation's security as the OpenAPI document states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecSecurity {
+    /// A non-empty requirement applies: `auth = "required"`.
+    Required,
+    /// `security: []` or an empty alternative `{}`: `auth = "public"`.
+    Public,
+    /// Neither the operation nor the document has `security`: the document
+    /// does not say. Probed as public (never as required, which would call
+    /// a public answer a bypass); `--dry-run` shows it, and an [[endpoint]]
+    /// entry with the same name or method and path settles it.
+    Unknown,
+}
+
+impl SpecSecurity {
+    /// How `--dry-run` shows it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SpecSecurity::Required => "required (spec)",
+            SpecSecurity::Public => "public (spec)",
+            SpecSecurity::Unknown => "UNKNOWN (no security in the spec; probed as public)",
+        }
+    }
 }
 
 impl Endpoint {

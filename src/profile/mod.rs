@@ -83,6 +83,8 @@ pub struct Profile {
     pub auth: crate::checks::auth::config::AuthSettings,
     pub tenant: crate::checks::tenant::config::TenantSettings,
     pub cors: crate::checks::cors::config::CorsSettings,
+    /// What the OpenAPI import gave (`openapi = ...`), for `--dry-run`.
+    pub openapi: Option<openapi::ImportSummary>,
     /// Notes for the log: literal secrets, defaults applied.
     pub notes: Vec<String>,
 }
@@ -421,7 +423,8 @@ impl Validator<'_> {
         )
         .map_err(|e| self.located(e))?;
         let endpoints = self.endpoints(&raw.endpoints, &identities)?;
-        let endpoints = self.import_openapi(raw.openapi.as_ref(), endpoints, &identities)?;
+        let (endpoints, openapi) =
+            self.import_openapi(&raw.openapi, &raw.openapi_exclude, endpoints)?;
 
         let target = Target {
             name: t.name,
@@ -441,6 +444,7 @@ impl Validator<'_> {
             headers,
         };
         Ok(Profile {
+            openapi,
             path: self.loc.path.to_path_buf(),
             dir: self.dir.to_path_buf(),
             target,
@@ -732,6 +736,7 @@ impl Validator<'_> {
                 onboarding: r.onboarding,
                 kind: r.kind.clone(),
                 fields: r.fields.clone(),
+                imported: None,
             });
         }
         Ok(out)

@@ -4,34 +4,60 @@
 //! Every operation becomes an `[[endpoint]]`: its name is the `operationId`
 //! (or `METHOD /path`), its security requirements decide `auth` (an
 //! operation's own `security` wins over the document's; an empty list or an
-//! empty requirement `{}` means public), examples fill path params, query and
-//! body (JSON, or a form for `application/x-www-form-urlencoded`; built from
-//! the schema's property examples when the body has none). Local `$ref`s are
-//! followed with a bounded number of hops; an external, broken or cyclic one
-//! is a profile error naming the ref, where it is and what to do.
-//! `[[endpoint]]` entries of the profile override imported ones with the same
-//! name or the same method and path.
+//! empty requirement `{}` means public; with neither, the security is
+//! unknown: probed as public and shown as unknown by `--dry-run`), examples
+//! fill path params, query and body (JSON, or a form for
+//! `application/x-www-form-urlencoded`; built from the schema's property
+//! examples when the body has none). An operation's `kind` (login, signup,
+//! password_reset, logout, current_user) is inferred from its path and
+//! operationId. Local `$ref`s are followed with a bounded number of hops; an
+//! external, broken or cyclic one is a profile error naming the ref, where it
+//! is and what to do. `openapi_exclude` drops operations (`"GET /createdb"`
+//! or an operationId); `[[endpoint]]` entries of the profile override
+//! imported ones with the same name or the same method and path.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 use toml::Spanned;
 
-use super::access::{AuthRequirement, Endpoint, Identity, Template};
+use super::access::{AuthRequirement, Endpoint, Imported, SpecSecurity, Template};
 use super::{ProfileError, Validator};
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options"];
 
+/// What the import gave, for `--dry-run`.
+#[derive(Debug, Clone, Default)]
+pub struct ImportSummary {
+    /// The document, as the profile names it.
+    pub file: String,
+    /// Operations in the document.
+    pub operations: usize,
+    /// Operations dropped by `openapi_exclude` (`METHOD /path (name)`).
+    pub excluded: Vec<String>,
+    /// Imported operations replaced by a profile entry (their names).
+    pub overridden: Vec<String>,
+}
+
 impl Validator<'_> {
-    /// Adds the operations of the profile's OpenAPI document to `endpoints`.
+    /// Adds the operations of the profile's OpenAPI document to `endpoints`,
+    /// minus the excluded ones; returns what the import gave.
     pub(super) fn import_openapi(
         &self,
-        path: Option<&Spanned<String>>,
+        path: &Option<Spanned<String>>,
+        exclude: &Option<Vec<Spanned<String>>>,
         endpoints: Vec<Endpoint>,
-        _identities: &[Identity],
-    ) -> Result<Vec<Endpoint>, ProfileError> {
+    ) -> Result<(Vec<Endpoint>, Option<ImportSummary>), ProfileError> {
+        let exclude = exclude.as_deref().unwrap_or_default();
         let Some(path) = path else {
-            return Ok(endpoints);
+            if let Some(first) = exclude.first() {
+                return Err(self.err(
+                    first.span(),
+                    "openapi_exclude",
+                    "there is no `openapi = ...` document to exclude operations from",
+                ));
+            }
+            return Ok((endpoints, None));
         };
         let file = self.dir.join(path.get_ref());
         let text = std::fs::read_to_string(&file).map_err(|e| {
@@ -45,8 +71,60 @@ impl Validator<'_> {
             |e: String| self.err(path.span(), "openapi", format!("{}: {e}", path.get_ref()));
         let doc = parse_document(&text).map_err(located)?;
         let imported = import(&doc, self.dir).map_err(located)?;
-        Ok(merge(endpoints, imported))
+        let mut summary = ImportSummary {
+            file: path.get_ref().clone(),
+            operations: imported.len(),
+            ..ImportSummary::default()
+        };
+        let mut kept = Vec::new();
+        let mut used = vec![false; exclude.len()];
+        for e in imported {
+            let hit = exclude.iter().position(|x| excludes(x.get_ref(), &e, &doc));
+            match hit {
+                Some(i) => {
+                    used[i] = true;
+                    summary
+                        .excluded
+                        .push(format!("{} {} ({})", e.method, e.path, e.name));
+                }
+                None => kept.push(e),
+            }
+        }
+        if let Some(i) = used.iter().position(|u| !u) {
+            return Err(self.err(
+                exclude[i].span(),
+                "openapi_exclude",
+                format!(
+                    "`{}` matches no operation of {}: write \"METHOD /path\" as in the \
+                     document (e.g. \"GET /createdb\") or an operationId",
+                    exclude[i].get_ref(),
+                    path.get_ref()
+                ),
+            ));
+        }
+        let (endpoints, overridden) = merge_reporting(endpoints, kept);
+        summary.overridden = overridden;
+        Ok((endpoints, Some(summary)))
     }
+}
+
+/// Whether an `openapi_exclude` entry names this operation: its operationId
+/// (its name), or `METHOD /path` with the path as in the document or with
+/// the server's path prefix.
+fn excludes(entry: &str, e: &Endpoint, doc: &Value) -> bool {
+    let entry = entry.trim();
+    if entry == e.name {
+        return true;
+    }
+    let Some((method, path)) = entry.split_once(char::is_whitespace) else {
+        return false;
+    };
+    if !method.eq_ignore_ascii_case(e.method.as_str()) {
+        return false;
+    }
+    let path = path.trim();
+    let prefix = server_path(doc);
+    path == e.path || format!("{prefix}{path}") == e.path
 }
 
 /// Parses JSON, or YAML when it is not JSON.
@@ -66,16 +144,25 @@ pub fn parse_document(text: &str) -> Result<Value, String> {
 /// Profile entries first; an imported operation is dropped when an entry has
 /// its name or its method and path.
 pub fn merge(profile: Vec<Endpoint>, imported: Vec<Endpoint>) -> Vec<Endpoint> {
+    merge_reporting(profile, imported).0
+}
+
+/// [`merge`], also naming the imported operations a profile entry replaced.
+fn merge_reporting(
+    profile: Vec<Endpoint>,
+    imported: Vec<Endpoint>,
+) -> (Vec<Endpoint>, Vec<String>) {
     let mut out = profile;
+    let mut overridden = Vec::new();
     for e in imported {
-        let overridden = out
-            .iter()
-            .any(|p| p.name == e.name || (p.method == e.method && p.path == e.path));
-        if !overridden {
-            out.push(e);
+        let same = |p: &&Endpoint| p.name == e.name || (p.method == e.method && p.path == e.path);
+        match out.iter().find(same) {
+            Some(p) if p.imported.is_none() => overridden.push(e.name),
+            Some(_) => {}
+            None => out.push(e),
         }
     }
-    out
+    (out, overridden)
 }
 
 /// Longest chain of `$ref`s followed before giving up.
@@ -262,11 +349,18 @@ pub fn import(doc: &Value, dir: &std::path::Path) -> Result<Vec<Endpoint>, Strin
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("{} {full_path}", http_method));
             let security = op.get("security").or(global_security);
-            let auth = if requires_auth(security) {
+            let spec_security = match security {
+                None => SpecSecurity::Unknown,
+                Some(_) if requires_auth(security) => SpecSecurity::Required,
+                Some(_) => SpecSecurity::Public,
+            };
+            let auth = if spec_security == SpecSecurity::Required {
                 AuthRequirement::Required
             } else {
                 AuthRequirement::Public
             };
+            let operation_id = op.get("operationId").and_then(Value::as_str).unwrap_or("");
+            let kind = infer_kind(&http_method, &full_path, operation_id);
             let mut params = BTreeMap::new();
             let mut query = serde_json::Map::new();
             let lists = [
@@ -304,10 +398,11 @@ pub fn import(doc: &Value, dir: &std::path::Path) -> Result<Vec<Endpoint>, Strin
             let to_template = |v: &Value| -> Result<Template, String> {
                 Template::from_toml(&to_toml_table(v), dir)
             };
+            // As for profile entries: a login is not counted as a write.
             let writes = matches!(
                 http_method,
                 http::Method::POST | http::Method::PUT | http::Method::PATCH | http::Method::DELETE
-            );
+            ) && kind != Some("login");
             out.push(Endpoint {
                 name,
                 method: http_method,
@@ -320,13 +415,89 @@ pub fn import(doc: &Value, dir: &std::path::Path) -> Result<Vec<Endpoint>, Strin
                 params,
                 roles: Vec::new(),
                 writes,
-                onboarding: false,
-                kind: None,
+                // A signup is onboarding by definition: the input check probes it.
+                onboarding: kind == Some("signup"),
+                kind: kind.map(str::to_string),
                 fields: BTreeMap::new(),
+                imported: Some(Imported {
+                    security: spec_security,
+                    kind_inferred: kind.is_some(),
+                }),
             });
         }
     }
     Ok(out)
+}
+
+/// An operation's `kind`, guessed from the words of its path and
+/// operationId: logout, password_reset, login, signup (POST only for the
+/// last three) and current_user (a GET of `.../me`, `whoami` or a "current
+/// user" operation). `None` when nothing fits.
+pub fn infer_kind(method: &http::Method, path: &str, operation_id: &str) -> Option<&'static str> {
+    let words = words_of(path, operation_id);
+    let has = |w: &str| words.iter().any(|x| x == w);
+    let pair = |a: &str, b: &str| words.windows(2).any(|p| p[0] == a && p[1] == b);
+    let post = *method == http::Method::POST;
+    if has("logout") || has("signout") || pair("log", "out") || pair("sign", "out") {
+        return Some("logout");
+    }
+    let about_password = has("password") || has("passwd") || has("pwd");
+    let reset = has("reset") || has("forgot") || has("forgotten") || has("recover");
+    if (post || *method == http::Method::PUT) && (has("forgot") || (about_password && reset)) {
+        return Some("password_reset");
+    }
+    if post
+        && (has("login")
+            || has("signin")
+            || has("authenticate")
+            || pair("log", "in")
+            || pair("sign", "in"))
+    {
+        return Some("login");
+    }
+    if post && (has("register") || has("registration") || has("signup") || pair("sign", "up")) {
+        return Some("signup");
+    }
+    let last = path
+        .rsplit('/')
+        .find(|s| !s.is_empty() && !s.starts_with('{'))
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if *method == http::Method::GET
+        && (last == "me" || last == "whoami" || pair("current", "user") || has("whoami"))
+    {
+        return Some("current_user");
+    }
+    None
+}
+
+/// Lowercase words of a path's literal segments and an operationId, split
+/// at punctuation and camelCase humps (`loginUser` gives `login`, `user`).
+fn words_of(path: &str, operation_id: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let literal: Vec<&str> = path.split('/').filter(|s| !s.starts_with('{')).collect();
+    for part in literal.into_iter().chain(std::iter::once(operation_id)) {
+        let mut word = String::new();
+        let mut prev_lower = false;
+        for c in part.chars() {
+            if !c.is_ascii_alphanumeric() {
+                if !word.is_empty() {
+                    out.push(std::mem::take(&mut word));
+                }
+                prev_lower = false;
+                continue;
+            }
+            if c.is_ascii_uppercase() && prev_lower && !word.is_empty() {
+                out.push(std::mem::take(&mut word));
+            }
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+            word.push(c.to_ascii_lowercase());
+        }
+        if !word.is_empty() {
+            out.push(word);
+        }
+    }
+    out
 }
 
 /// The example body of a request body object, and whether it is a form: a
@@ -482,6 +653,68 @@ paths:
         assert_eq!(health.auth, AuthRequirement::Public);
         let invite = eps.iter().find(|e| e.path == "/v1/invites/{id}").unwrap();
         assert_eq!(invite.auth, AuthRequirement::Public);
+    }
+
+    #[test]
+    fn kinds_are_inferred_from_paths_and_operation_ids() {
+        use http::Method as M;
+        let k = |m: &M, p: &str, id: &str| infer_kind(m, p, id);
+        assert_eq!(
+            k(&M::POST, "/users/v1/login", "api_views.users.login_user"),
+            Some("login")
+        );
+        assert_eq!(k(&M::POST, "/auth/sessions", "signIn"), Some("login"));
+        assert_eq!(
+            k(&M::POST, "/users/v1/register", "register_user"),
+            Some("signup")
+        );
+        assert_eq!(k(&M::POST, "/accounts", "signUp"), Some("signup"));
+        assert_eq!(k(&M::POST, "/password/forgot", ""), Some("password_reset"));
+        assert_eq!(
+            k(&M::POST, "/auth/reset-password", ""),
+            Some("password_reset")
+        );
+        assert_eq!(k(&M::POST, "/auth/logout", ""), Some("logout"));
+        assert_eq!(k(&M::GET, "/api/me", ""), Some("current_user"));
+        assert_eq!(
+            k(&M::GET, "/users/current", "getCurrentUser"),
+            Some("current_user")
+        );
+        // Changing one's password is not a reset; a GET of a login page is no login.
+        assert_eq!(
+            k(&M::PUT, "/users/v1/{username}/password", "update_password"),
+            None
+        );
+        assert_eq!(k(&M::GET, "/login", "loginPage"), None);
+        assert_eq!(k(&M::GET, "/users/{login}", "getUser"), None);
+        assert_eq!(k(&M::GET, "/books/v1/{book_title}", "get_by_title"), None);
+    }
+
+    #[test]
+    fn security_is_unknown_when_the_document_declares_none() {
+        let spec = r#"{"openapi":"3.0.0","paths":{
+            "/users/v1/login":{"post":{"operationId":"login_user"}},
+            "/open":{"get":{"security":[]}},
+            "/createdb":{"get":{}}}}"#;
+        let eps = import(&parse_document(spec).unwrap(), std::path::Path::new(".")).unwrap();
+        let login = eps.iter().find(|e| e.name == "login_user").unwrap();
+        let imported = login.imported.as_ref().unwrap();
+        assert_eq!(imported.security, SpecSecurity::Unknown);
+        assert!(imported.kind_inferred);
+        assert_eq!(login.kind.as_deref(), Some("login"));
+        assert!(!login.writes);
+        assert_eq!(login.auth, AuthRequirement::Public);
+        let open = eps.iter().find(|e| e.path == "/open").unwrap();
+        assert_eq!(
+            open.imported.as_ref().unwrap().security,
+            SpecSecurity::Public
+        );
+        let doc = parse_document(spec).unwrap();
+        let db = eps.iter().find(|e| e.path == "/createdb").unwrap();
+        assert!(excludes("GET /createdb", db, &doc));
+        assert!(excludes("get  /createdb", db, &doc));
+        assert!(!excludes("POST /createdb", db, &doc));
+        assert!(excludes("login_user", login, &doc));
     }
 
     #[test]

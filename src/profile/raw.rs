@@ -24,6 +24,7 @@ pub struct RawProfile {
     #[serde(default, rename = "endpoint")]
     pub endpoints: Vec<Spanned<super::access::RawEndpoint>>,
     pub openapi: Option<Spanned<String>>,
+    pub openapi_exclude: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -165,6 +165,30 @@ pub fn judge(baseline: &Baseline, status: u16, body: &[u8], evidence: Evidence) 
     Access::Denied(format!("{status}, but none of the owner's data"))
 }
 
+/// Judges a probe of a write against the owner's write. A write's effect is
+/// often not in its answer (a 204 with no body), so besides the owner's data
+/// coming back, the same 2xx status with an empty body, as the owner's write
+/// got, counts as the write being accepted.
+pub fn judge_write(baseline: &Baseline, status: u16, body: &[u8]) -> Access {
+    let access = judge(baseline, status, body, Evidence::CanariesOrShape);
+    if access.granted() {
+        return access;
+    }
+    let empty = String::from_utf8_lossy(body).trim().is_empty();
+    if baseline.is_success()
+        && status == baseline.status
+        && empty
+        && baseline.body.trim().is_empty()
+    {
+        return Access::Granted {
+            leaked: vec![format!(
+                "the same empty {status} answer the owner's write got (the write was accepted)"
+            )],
+        };
+    }
+    access
+}
+
 /// Leaked items for evidence: at most five, each shortened.
 pub fn summarize(leaked: &[String]) -> String {
     let mut items: Vec<String> = leaked
@@ -221,6 +245,16 @@ mod tests {
                 leaked: vec!["alice@acme.test".into(), "o-acme-7c1e".into()]
             }
         );
+    }
+
+    #[test]
+    fn an_empty_2xx_like_the_owners_write_is_an_accepted_write() {
+        let b = Baseline::from_parts(204, b"");
+        assert!(judge_write(&b, 204, b"").granted());
+        assert!(!judge_write(&b, 401, b"").granted());
+        assert!(!judge_write(&b, 200, br#"{"error":"log in"}"#).granted());
+        // Reads are not judged that way: an empty answer carries no data.
+        assert!(!judge(&b, 204, b"", Evidence::CanariesOrShape).granted());
     }
 
     #[test]

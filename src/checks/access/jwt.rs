@@ -261,11 +261,76 @@ pub const COMMON_SECRETS: &[&str] = &[
     "apisecret",
     "session-secret",
     "secret123",
+    "random",
+    "SECRET",
+    "Secret",
+    "SECRET_KEY",
+    "mysecretkey",
+    "my-secret-key",
+    "my_secret_key",
+    "mySecretKey",
+    "jwt_secret_key",
+    "jwt-secret-key",
+    "your-secret",
+    "your_secret",
+    "your_secret_key",
+    "change-this",
+    "changethis",
+    "example",
+    "sample",
+    "demo",
+    "pass",
+    "1234",
+    "12345",
+    "abc123",
+    "access",
+    "app",
 ];
 
-/// Candidate secrets: the common list plus variants of the product's and target's names.
-pub fn candidates(names: &[&str], extra: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = COMMON_SECRETS.iter().map(|s| s.to_string()).collect();
+/// Where a candidate secret came from, for the finding's evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// `[checks.auth] extra_secrets`.
+    Extra,
+    /// [`COMMON_SECRETS`].
+    BuiltIn,
+    /// A variant of the product's or target's name (the name given).
+    Name(String),
+}
+
+impl SecretSource {
+    /// Where it came from, in words.
+    pub fn describe(&self) -> String {
+        match self {
+            SecretSource::Extra => "from [checks.auth] extra_secrets".to_string(),
+            SecretSource::BuiltIn => "from the built-in list of common secrets".to_string(),
+            SecretSource::Name(name) => format!("derived from the name `{name}`"),
+        }
+    }
+}
+
+/// One HMAC secret to try, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub secret: String,
+    pub source: SecretSource,
+}
+
+/// Candidate secrets: the profile's `extra_secrets` first, then the common
+/// list, then variants of the product's and target's names; each value once,
+/// with the first source that gave it.
+pub fn candidates(names: &[&str], extra: &[String]) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = extra
+        .iter()
+        .map(|s| Candidate {
+            secret: s.clone(),
+            source: SecretSource::Extra,
+        })
+        .collect();
+    out.extend(COMMON_SECRETS.iter().map(|s| Candidate {
+        secret: s.to_string(),
+        source: SecretSource::BuiltIn,
+    }));
     for name in names {
         let lower = name.trim().to_ascii_lowercase();
         if lower.is_empty() {
@@ -282,22 +347,23 @@ pub fn candidates(names: &[&str], extra: &[String]) -> Vec<String> {
             .join("-");
         for base in [lower.clone(), compact, dashed] {
             for suffix in ["", "-secret", "_secret", "secret", "-jwt", "123", "-key"] {
-                out.push(format!("{base}{suffix}"));
+                out.push(Candidate {
+                    secret: format!("{base}{suffix}"),
+                    source: SecretSource::Name(name.trim().to_string()),
+                });
             }
         }
     }
-    out.extend(extra.iter().cloned());
     let mut seen = std::collections::BTreeSet::new();
-    out.retain(|s| !s.is_empty() && seen.insert(s.clone()));
+    out.retain(|c| !c.secret.is_empty() && seen.insert(c.secret.clone()));
     out
 }
 
 /// The first candidate that verifies the token's signature.
-pub fn guess_secret(jwt: &Jwt, candidates: &[String]) -> Option<String> {
+pub fn guess_secret<'a>(jwt: &Jwt, candidates: &'a [Candidate]) -> Option<&'a Candidate> {
     candidates
         .iter()
-        .find(|c| jwt.verifies_with(c.as_bytes()))
-        .cloned()
+        .find(|c| jwt.verifies_with(c.secret.as_bytes()))
 }
 
 /// Signs claims with HS256 (used by the demo target and tests).
@@ -373,11 +439,55 @@ mod tests {
     fn weak_secret_is_found_offline_and_strong_one_is_not() {
         let weak = Jwt::parse(&token("supersecret")).unwrap();
         let c = candidates(&["Demo community platform"], &[]);
-        assert_eq!(guess_secret(&weak, &c).as_deref(), Some("supersecret"));
+        let found = guess_secret(&weak, &c).unwrap();
+        assert_eq!(found.secret, "supersecret");
+        assert_eq!(found.source, SecretSource::BuiltIn);
         let named = Jwt::parse(&token("demo-community-platform-secret")).unwrap();
-        assert!(guess_secret(&named, &c).is_some());
+        assert_eq!(
+            guess_secret(&named, &c).unwrap().source,
+            SecretSource::Name("Demo community platform".into())
+        );
         let strong = Jwt::parse(&token("k9#Vq2!x7Lm0Zr4Tt8Yw1Pp6Ss3Dd5Ff")).unwrap();
         assert_eq!(guess_secret(&strong, &c), None);
+    }
+
+    #[test]
+    fn secrets_real_apps_ship_with_are_on_the_list() {
+        let c = candidates(&[], &[]);
+        for s in [
+            "random",
+            "secret",
+            "secretkey",
+            "secret-key",
+            "jwt_secret",
+            "jwt-secret",
+            "changeme",
+            "password",
+            "your-256-bit-secret",
+            "supersecret",
+            "mysecret",
+            "key",
+            "test",
+            "dev",
+            "default",
+        ] {
+            let t = Jwt::parse(&token(s)).unwrap();
+            assert_eq!(guess_secret(&t, &c).map(|c| c.secret.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn extra_secrets_are_credited_to_the_profile() {
+        let c = candidates(
+            &["Acme"],
+            &["acme-2019-signing".to_string(), "random".to_string()],
+        );
+        let t = Jwt::parse(&token("acme-2019-signing")).unwrap();
+        assert_eq!(guess_secret(&t, &c).unwrap().source, SecretSource::Extra);
+        // Listed in both: the profile named it, so the evidence says so.
+        let t = Jwt::parse(&token("random")).unwrap();
+        assert_eq!(guess_secret(&t, &c).unwrap().source, SecretSource::Extra);
+        assert_eq!(c.iter().filter(|x| x.secret == "random").count(), 1);
     }
 
     #[test]

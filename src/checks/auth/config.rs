@@ -13,6 +13,8 @@ pub struct RawAuth {
     /// More HMAC secrets to try besides the built-in list and the names.
     #[serde(default)]
     pub extra_secrets: Vec<String>,
+    /// Fixes the fresh unknown account names of the enumeration probes; random when absent.
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -21,6 +23,8 @@ pub struct AuthSettings {
     pub allow_writes: bool,
     pub timing_samples: u64,
     pub extra_secrets: Vec<String>,
+    /// Seeds the fresh, never-registered account names the enumeration probes use.
+    pub seed: u64,
 }
 
 impl Default for AuthSettings {
@@ -30,6 +34,7 @@ impl Default for AuthSettings {
             allow_writes: false,
             timing_samples: 3,
             extra_secrets: Vec::new(),
+            seed: rand::random::<u32>() as u64,
         }
     }
 }
@@ -47,5 +52,6 @@ pub fn resolve(raw: Option<RawAuth>) -> Result<AuthSettings, String> {
         allow_writes: raw.allow_writes.unwrap_or(false),
         timing_samples,
         extra_secrets: raw.extra_secrets,
+        seed: raw.seed.unwrap_or_else(|| rand::random::<u32>() as u64),
     })
 }

@@ -2,13 +2,16 @@
 //! account differently from an unknown one?
 //!
 //! The endpoint's body template names a known account (its e-mail or user
-//! name field). Each case is sampled a few times, alternating, with the same
-//! wrong password; the answers are compared by status, by wording (with the
-//! account names masked, and only when each case answers consistently), and
-//! by timing (a gap between the medians of at least 50 ms and four times the
-//! larger median deviation within a case, so a few slow samples on a busy
-//! machine neither hide nor fake a gap). The body goes in the endpoint's own
-//! encoding (JSON or form).
+//! name field); a signup registers it once first, so it is known. Each case
+//! is sampled a few times, alternating, with the same wrong password; every
+//! unknown sample is a fresh, never-registered account from the seed (an
+//! e-mail in the profile's test domain), so a signup that registers one
+//! sample does not make the next one "known". The answers are compared by
+//! status, by wording (with the account names masked, and only when each
+//! case answers consistently), and by timing (a gap between the medians of
+//! at least 50 ms and four times the larger median deviation within a case,
+//! so a few slow samples on a busy machine neither hide nor fake a gap). The
+//! body goes in the endpoint's own encoding (JSON or form).
 
 use std::time::Duration;
 
@@ -48,39 +51,58 @@ pub async fn audit(ctx: &Context, profile: &Profile, endpoint: &Endpoint) -> Sub
         );
     };
     let known = body[&id_field].as_str().unwrap_or_default().to_string();
-    let tag = format!("{:08x}", rand::random::<u32>());
-    let unknown = match known.split_once('@') {
-        Some((_, domain)) => format!("readiness-nobody-{tag}@{domain}"),
-        None => format!("readiness-nobody-{tag}"),
-    };
-    let wrong_password = format!("readiness-wrong-{tag}");
+    let seed = profile.auth.seed;
+    let fresh = FreshAccounts::new(seed, subject, test_domain(profile, &known));
+    let account_fields = account_fields(endpoint, &body, &id_field);
+    let wrong_password = format!("readiness-wrong-{seed:x}");
     let params = request::owner_params(endpoint, None);
+    if endpoint.kind.as_deref() == Some("signup") {
+        // The known account must exist before it is compared: a signup
+        // template may name one not registered yet. Its answer is not a sample.
+        let req = match request::build(profile, endpoint, &Ids::same(&params)) {
+            Ok(r) => r,
+            Err(e) => return SubjectRow::skip(subject, e),
+        };
+        if let Err(e) = ctx.net.send(req).await {
+            return SubjectRow::error(subject, format!("request failed: {e}"));
+        }
+    }
     let mut known_samples = Vec::new();
     let mut unknown_samples = Vec::new();
+    // Every value sent as an account name, masked when answers are compared.
+    let mut accounts = vec![known.clone()];
     for round in 0..profile.auth.timing_samples {
         // Interleaved, and the order flipped every round, so load and warm-up
         // fall on both cases alike.
         let order = if round % 2 == 0 {
-            [(true, &known), (false, &unknown)]
+            [true, false]
         } else {
-            [(false, &unknown), (true, &known)]
+            [false, true]
         };
-        for (is_known, account) in order {
-            let into = if is_known {
-                &mut known_samples
-            } else {
-                &mut unknown_samples
-            };
+        for is_known in order {
             let mut req = match request::build(profile, endpoint, &Ids::same(&params)) {
                 Ok(r) => r,
                 Err(e) => return SubjectRow::skip(subject, e),
             };
             let mut b = body.clone();
-            b[&id_field] = Value::from(account.as_str());
+            if !is_known {
+                // A never-registered account per sample: a signup that
+                // registers one must not turn the next "unknown" into a known.
+                for field in &account_fields {
+                    let value = fresh.value(round, &b[field]);
+                    accounts.push(value.clone());
+                    b[field] = Value::from(value);
+                }
+            }
             for key in password_fields(&b) {
                 b[&key] = Value::from(wrong_password.as_str());
             }
             req.body = Some(request::encode_body(endpoint, &b).1.into());
+            let into = if is_known {
+                &mut known_samples
+            } else {
+                &mut unknown_samples
+            };
             match ctx.net.send(req).await {
                 Ok(res) => into.push(Sample {
                     status: res.status,
@@ -91,8 +113,8 @@ pub async fn audit(ctx: &Context, profile: &Profile, endpoint: &Endpoint) -> Sub
             }
         }
     }
-    let accounts = [known.as_str(), unknown.as_str()];
-    let differences = compare(&known_samples, &unknown_samples, &accounts);
+    let masks: Vec<&str> = accounts.iter().map(String::as_str).collect();
+    let differences = compare(&known_samples, &unknown_samples, &masks);
     let findings = if differences.is_empty() {
         Vec::new()
     } else {
@@ -108,7 +130,9 @@ pub async fn audit(ctx: &Context, profile: &Profile, endpoint: &Endpoint) -> Sub
                 ),
             )
             .evidence(format!(
-                "known account vs `readiness-nobody-...`, same wrong password, {} samples each: {}",
+                "known account vs a fresh never-registered one per sample \
+                 (`{}`, [checks.auth] seed = {seed}), same wrong password, {} samples each: {}",
+                fresh.pattern(),
                 known_samples.len(),
                 differences.join("; ")
             ))
@@ -120,8 +144,92 @@ pub async fn audit(ctx: &Context, profile: &Profile, endpoint: &Endpoint) -> Sub
             .at(endpoint.path.as_str()),
         ]
     };
-    SubjectRow::judged(subject, findings).measure("samples_per_case", known_samples.len() as u64)
+    SubjectRow::judged(subject, findings)
+        .measure("samples_per_case", known_samples.len() as u64)
+        .measure("unknown_account_seed", seed)
 }
+
+/// Never-registered account names, one per sample, from the seed and the
+/// endpoint (a signup probed beside a login must not register the login's
+/// "unknown" names): e-mail addresses in the profile's test domain, plain
+/// names otherwise.
+#[derive(Debug, Clone)]
+pub struct FreshAccounts {
+    seed: u64,
+    endpoint: u32,
+    domain: String,
+}
+
+impl FreshAccounts {
+    pub fn new(seed: u64, endpoint: &str, domain: String) -> FreshAccounts {
+        FreshAccounts {
+            seed,
+            endpoint: crc32fast::hash(endpoint.as_bytes()) & 0xffff,
+            domain,
+        }
+    }
+
+    /// The value of one account field for sample `n`: an address in the
+    /// test domain when the template's value is one, a plain name otherwise.
+    pub fn value(&self, n: u64, current: &Value) -> String {
+        let name = format!("readiness-nobody-{:x}-{:04x}{n}", self.seed, self.endpoint);
+        if current.as_str().is_some_and(|v| v.contains('@')) {
+            format!("{name}@{}", self.domain)
+        } else {
+            name
+        }
+    }
+
+    /// How the names look, for evidence.
+    pub fn pattern(&self) -> String {
+        format!("readiness-nobody-{:x}-{:04x}N", self.seed, self.endpoint)
+    }
+}
+
+/// The domain of test addresses: `[checks.input] email_domain` when the
+/// profile sets one, else the known account's own domain.
+fn test_domain(profile: &Profile, known: &str) -> String {
+    if let Some(d) = &profile.input.email_domain {
+        return d.clone();
+    }
+    known
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_else(|| "example.invalid".to_string())
+}
+
+/// Body fields that name the account: the identifier, and (for a signup)
+/// every other e-mail, user name or slug field, so each unknown sample is a
+/// wholly new account.
+fn account_fields(endpoint: &Endpoint, body: &Value, id_field: &str) -> Vec<String> {
+    let mut out = vec![id_field.to_string()];
+    let Some(map) = body.as_object() else {
+        return out;
+    };
+    for (key, value) in map {
+        if key == id_field || !value.is_string() {
+            continue;
+        }
+        let declared = endpoint
+            .fields
+            .get(key)
+            .is_some_and(|k| matches!(k.as_str(), "email" | "slug"));
+        if declared || IDENTIFIER_NAMES.contains(&key.to_ascii_lowercase().as_str()) {
+            out.push(key.clone());
+        }
+    }
+    out
+}
+
+/// Field names that hold an account's e-mail or user name.
+const IDENTIFIER_NAMES: &[&str] = &[
+    "email",
+    "username",
+    "login",
+    "user",
+    "identifier",
+    "email_address",
+];
 
 fn identifier_field(endpoint: &Endpoint, body: &Value) -> Option<String> {
     let map = body.as_object()?;
@@ -132,17 +240,10 @@ fn identifier_field(endpoint: &Endpoint, body: &Value) -> Option<String> {
     {
         return Some(k.clone());
     }
-    [
-        "email",
-        "username",
-        "login",
-        "user",
-        "identifier",
-        "email_address",
-    ]
-    .iter()
-    .find(|k| map.get(**k).is_some_and(Value::is_string))
-    .map(|k| k.to_string())
+    IDENTIFIER_NAMES
+        .iter()
+        .find(|k| map.get(**k).is_some_and(Value::is_string))
+        .map(|k| k.to_string())
 }
 
 fn password_fields(body: &Value) -> Vec<String> {
@@ -249,6 +350,21 @@ mod tests {
     }
 
     const ACCOUNTS: &[&str] = &["alice@a.test", "readiness-nobody-1@a.test"];
+
+    #[test]
+    fn fresh_accounts_differ_per_sample_and_per_endpoint() {
+        let signup = FreshAccounts::new(7, "register", "t.test".into());
+        let login = FreshAccounts::new(7, "login", "t.test".into());
+        let email = Value::from("known@corp.test");
+        let name = Value::from("known");
+        assert_ne!(signup.value(0, &name), signup.value(1, &name));
+        assert_ne!(signup.value(0, &name), login.value(0, &name));
+        assert!(signup.value(0, &email).ends_with("@t.test"));
+        assert!(!signup.value(0, &name).contains('@'));
+        // Deterministic from the seed.
+        let again = FreshAccounts::new(7, "register", "t.test".into());
+        assert_eq!(signup.value(2, &email), again.value(2, &email));
+    }
 
     #[test]
     fn same_answer_for_both_is_not_enumeration() {

@@ -126,10 +126,16 @@ impl Check for AuthCheck {
         }
         for e in &enumerable {
             let write = e.kind.as_deref() != Some("login");
+            let signup = e.kind.as_deref() == Some("signup");
             plan = plan.step(
                 &e.name,
-                "known vs unknown account, sampled",
-                2 * s.timing_samples,
+                if signup {
+                    "register the known account once, then known vs a fresh unknown account \
+                     per sample"
+                } else {
+                    "known vs a fresh unknown account per sample"
+                },
+                2 * s.timing_samples + u64::from(signup),
                 write,
             );
         }
@@ -447,14 +453,15 @@ async fn probe_endpoint(
         credential: "none".into(),
         req: req.clone(),
     };
-    let first = run_probe(ctx, &baseline, &anonymous, subject, &owner.name).await;
+    let writes = endpoint.writes;
+    let first = run_probe(ctx, &baseline, &anonymous, subject, &owner.name, writes).await;
     sent += 1;
     if let Some(f) = first {
         findings.push(f);
     } else {
         for probe in probes(ctx, &req, cred) {
             sent += 1;
-            if let Some(f) = run_probe(ctx, &baseline, &probe, subject, &owner.name).await {
+            if let Some(f) = run_probe(ctx, &baseline, &probe, subject, &owner.name, writes).await {
                 findings.push(f);
             }
         }
@@ -559,11 +566,15 @@ async fn run_probe(
     probe: &Probe,
     subject: &str,
     owner: &str,
+    writes: bool,
 ) -> Option<Finding> {
     let res = ctx.net.send(probe.req.clone()).await.ok()?;
-    let Access::Granted { leaked } =
+    let access = if writes {
+        judge::judge_write(baseline, res.status, &res.body)
+    } else {
         judge::judge(baseline, res.status, &res.body, Evidence::CanariesOrShape)
-    else {
+    };
+    let Access::Granted { leaked } = access else {
         return None;
     };
     let outcome = if probe.severity >= Severity::Medium {
@@ -576,6 +587,7 @@ async fn run_probe(
             "{}: the owner's credential is also accepted there",
             probe.label
         ),
+        _ if writes => format!("{}: the owner's ({owner}) write is accepted", probe.label),
         _ => format!("{}: the owner's ({owner}) data is served", probe.label),
     };
     Some(
@@ -655,12 +667,13 @@ async fn weak_secret(
         first_label.as_str(),
     ];
     let candidates = jwt::candidates(&names, &profile.auth.extra_secrets);
-    let Some(secret) = jwt::guess_secret(&token, &candidates) else {
+    let Some(found) = jwt::guess_secret(&token, &candidates) else {
         return Some(
             SubjectRow::judged(&subject, Vec::new())
                 .measure("hmac_secrets_tried", candidates.len() as u64),
         );
     };
+    let secret = found.secret.clone();
     ctx.net.redactor().register(&secret);
     let mut claims = token.claims.clone();
     let t = now();
@@ -673,15 +686,27 @@ async fn weak_secret(
     ctx.net.redactor().register(&forged);
     let forged_cred = cred.with_value(&forged);
     // Proof against an endpoint this identity owns (or any it was the baseline of).
-    let proof = profile
-        .endpoints
-        .iter()
-        .filter(|e| e.owner.as_deref() == Some(identity.name.as_str()))
-        .find_map(|e| baselines.get(&e.name));
+    // A read first: a write would be sent again just to prove the secret.
+    let owned = || {
+        profile
+            .endpoints
+            .iter()
+            .filter(|e| e.owner.as_deref() == Some(identity.name.as_str()))
+    };
+    let proof = owned()
+        .filter(|e| !e.writes)
+        .chain(owned().filter(|e| e.writes))
+        .find_map(|e| baselines.get(&e.name).map(|b| (e.writes, b)));
     let proof_text = match proof {
-        Some((req, baseline)) => match ctx.net.send(forged_cred.apply(req.clone())).await {
+        Some((writes, (req, baseline))) => match ctx.net.send(forged_cred.apply(req.clone())).await
+        {
             Ok(res) => {
-                match judge::judge(baseline, res.status, &res.body, Evidence::CanariesOrShape) {
+                let access = if writes {
+                    judge::judge_write(baseline, res.status, &res.body)
+                } else {
+                    judge::judge(baseline, res.status, &res.body, Evidence::CanariesOrShape)
+                };
+                match access {
                     Access::Granted { .. } => format!(
                         "a token forged with it was accepted: {} {} with {} answered {} with the \
                      owner's data",
@@ -715,9 +740,9 @@ async fn weak_secret(
         ),
     )
     .evidence(format!(
-        "secret *** ({} characters) from the built-in list verifies the token's signature \
-         offline; {proof_text}",
-        secret.chars().count()
+        "secret *** ({} characters) {} verifies the token's signature offline; {proof_text}",
+        secret.chars().count(),
+        found.source.describe()
     ))
     .fix(
         "Rotate the signing key to 32+ random bytes from a secrets manager (or move to an \

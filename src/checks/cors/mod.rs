@@ -8,8 +8,9 @@
 //! (`OPTIONS`, never a write). Pages on public hosting services (github.io,
 //! vercel.app, codepen.io...) are sent once per subject (the simple request,
 //! or the preflight for mutating endpoints), so an allow-list that trusts a
-//! hosting suffix is caught at a bounded cost. Answers are judged in
-//! [`verdict`].
+//! hosting suffix is caught at a bounded cost. An allowed origin that is the
+//! target's own origin is not demanded a grant: same-origin calls need no
+//! CORS. Answers are judged in [`verdict`].
 
 pub mod config;
 pub mod verdict;
@@ -158,7 +159,8 @@ async fn audit_endpoint(
         Some(cred) => cred.apply(req),
         None => req,
     };
-    let must_grant = !profile.cors.allowed_origins.is_empty();
+    // Only a cross-origin front end needs a grant; the target's own origin does not.
+    let must_grant = origins.iter().any(|o| o.kind == ProbeKind::Allowed);
     audit_subject(ctx, subject, req, !endpoint.writes, must_grant, origins).await
 }
 

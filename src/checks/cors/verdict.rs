@@ -62,7 +62,16 @@ pub struct ProbeOrigin {
     pub origin: String,
 }
 
-/// The probe origins for an allow-list (or, without one, the target's own origin).
+/// Whether an allowed origin is the target's own origin: a same-origin
+/// front end needs no CORS, so nothing is demanded of it.
+pub fn same_origin(origin: &str, base: &Url) -> bool {
+    Url::parse(origin).is_ok_and(|o| o.origin() == base.origin())
+}
+
+/// The probe origins for an allow-list (or, without one, the target's own
+/// origin). The `Allowed` probe is the first allowed origin that is not the
+/// target's own (same-origin calls need no grant); look-alikes are built
+/// from the first allowed origin.
 pub fn probe_origins(allowed: &[String], base: &Url) -> Vec<ProbeOrigin> {
     let reference = allowed
         .first()
@@ -78,7 +87,7 @@ pub fn probe_origins(allowed: &[String], base: &Url) -> Vec<ProbeOrigin> {
         .map(|p| format!(":{p}"))
         .unwrap_or_default();
     let mut out = Vec::new();
-    if let Some(a) = allowed.first() {
+    if let Some(a) = allowed.iter().find(|a| !same_origin(a, base)) {
         out.push(ProbeOrigin {
             kind: ProbeKind::Allowed,
             origin: a.clone(),
@@ -352,6 +361,34 @@ mod tests {
         ] {
             assert!(origins.iter().any(|o| o == want), "{want} in {origins:?}");
         }
+    }
+
+    #[test]
+    fn the_targets_own_origin_is_never_a_grant_to_demand() {
+        let base = Url::parse("http://127.0.0.1:5101/").unwrap();
+        let own = vec!["http://127.0.0.1:5101".to_string()];
+        let probes = probe_origins(&own, &base);
+        assert!(
+            probes.iter().all(|p| p.kind != ProbeKind::Allowed),
+            "{probes:?}"
+        );
+        // A real front end beside it is still demanded.
+        let both = vec![own[0].clone(), "https://app.example.test".to_string()];
+        let probes = probe_origins(&both, &base);
+        let allowed: Vec<_> = probes
+            .iter()
+            .filter(|p| p.kind == ProbeKind::Allowed)
+            .collect();
+        assert_eq!(allowed.len(), 1);
+        assert_eq!(allowed[0].origin, "https://app.example.test");
+        assert!(same_origin(
+            "https://staging.acme.example",
+            &Url::parse("https://staging.acme.example/x").unwrap()
+        ));
+        assert!(!same_origin(
+            "https://staging.acme.example:8443",
+            &Url::parse("https://staging.acme.example/").unwrap()
+        ));
     }
 
     #[test]

@@ -4,11 +4,21 @@
 //! For every endpoint with an `owner`, the owner's request is the baseline.
 //! Each identity of another tenant then sends (1) the owner's request with
 //! its own credential, and (2) its own request with the owner's ids placed in
-//! the query or in the JSON body only (nested `org_id`-like fields too), the
-//! way an app that checks the path but trusts the body leaks. Responses are
-//! judged by the owner's canary values, minus values the other tenant's own
-//! data shares. Same-tenant identities whose role is not in `roles` replay
-//! the owner's request. Integer ids are reported as enumerable (low).
+//! the query or in the JSON body only (literal id-like fields such as a
+//! nested `org_id` are replaced for these probes), the way an app that checks
+//! the path but trusts the body leaks. Responses are judged by the owner's
+//! canary values, minus values the other tenant's own data shares. Same-tenant
+//! identities whose role is not in `roles` replay the owner's request.
+//! Integer ids are reported as enumerable (low).
+//!
+//! A write's effect is not in its answer (often a 204 with no body), so for
+//! a `writes` endpoint a 2xx to a swapped request is an accepted write when
+//! the same request naming a never-existing object is refused: the server
+//! found the owner's object by those ids and changed it. When the never-
+//! existing object is accepted too, the server does not go by those ids (it
+//! acts on the caller's own object) and nothing is reported. Writes send
+//! only what the probes need: the owner's request once, the swap probes and
+//! their controls, never another identity's own request.
 
 pub mod config;
 
@@ -33,9 +43,11 @@ impl Check for TenantCheck {
     fn codes(&self) -> &'static [&'static str] {
         &[
             "tenant.cross-tenant-access",
+            "tenant.cross-tenant-write",
             "tenant.id-swap-body",
             "tenant.id-swap-query",
             "tenant.role-not-enforced",
+            "tenant.role-write-accepted",
             "tenant.sequential-ids",
         ]
     }
@@ -83,13 +95,26 @@ impl Check for TenantCheck {
             };
             let others = other_tenants(profile, owner).count() as u64;
             let lower = lower_roles(profile, owner, e).count() as u64;
-            plan = plan.step(
-                &e.name,
-                "owner's request; per other-tenant identity: its own request, credential swap, \
-                 owner's ids in query and in body; per lower role: the owner's request",
-                1 + 4 * others + lower,
-                e.writes,
-            );
+            plan = if e.writes {
+                plan.step(
+                    &e.name,
+                    "owner's request once; per other-tenant identity: credential swap, owner's \
+                     ids in query and in body (id-like fields replaced), each with a \
+                     never-existing-id control when it is accepted; per lower role: the owner's \
+                     request and its control",
+                    1 + 6 * others + 2 * lower,
+                    true,
+                )
+            } else {
+                plan.step(
+                    &e.name,
+                    "owner's request; per other-tenant identity: its own request, credential \
+                     swap, owner's ids in query and in body (id-like fields replaced); per \
+                     lower role: the owner's request",
+                    1 + 4 * others + lower,
+                    false,
+                )
+            };
         }
         plan
     }
@@ -181,11 +206,18 @@ async fn audit_endpoint(
             ),
         );
     }
-    let baseline = Baseline::of(&res);
+    let mut baseline = Baseline::of(&res);
+    if endpoint.writes {
+        // A write echoes what it was sent: only the owner's ids are evidence.
+        baseline = baseline.without_values_of(sent_values(&owner_req, &owner_params).as_bytes());
+    }
+    let owner_status = res.status;
     let mut findings = Vec::new();
+    let mut notes = Vec::new();
     let mut pairs = 0u64;
     let object = format!("{} {}", endpoint.method, owner_req.url.path());
     let credential_swap = ids_placed(endpoint, &owner_params);
+    let never = never_existing(&owner_params);
 
     for other in other_tenants(profile, owner) {
         let Some(cred) = sessions.get(&other.name) else {
@@ -194,9 +226,11 @@ async fn audit_endpoint(
         pairs += 1;
         let other_params = request::identity_params(endpoint, other, &owner_params);
         // The other tenant's own data: values both share are not evidence.
+        // Never for a write: that would change the other identity's object.
         let mut own_baseline = baseline.clone();
-        if let Some(p) = &other_params
-            && let Ok(req) = request::build(profile, endpoint, &Ids::same(p))
+        if !endpoint.writes
+            && let Some(p) = &other_params
+            && let Ok(req) = request::build(profile, endpoint, &Ids::swapped(p))
             && let Ok(r) = ctx.net.send(cred.apply(req)).await
             && (200..300).contains(&r.status)
         {
@@ -208,20 +242,25 @@ async fn audit_endpoint(
             object: &object,
             subject,
             roles: &endpoint.roles,
+            owner_status,
         };
         let swap = cred.apply(owner_req.clone());
-        if let Some(f) = probe(
+        let control = control_request(profile, endpoint, &owner_params, &never, credential_swap)
+            .map(|r| cred.apply(r));
+        let sent = Sent {
+            req: swap,
+            control,
+            writes: endpoint.writes,
+        };
+        let judged = probe(
             ctx,
             &own_baseline,
-            swap,
+            sent,
             Evidence::Canaries,
             &pair,
             credential_swap,
-        )
-        .await
-        {
-            findings.push(f);
-        }
+        );
+        push(judged.await, &mut findings, &mut notes);
         let Some(other_params) = other_params else {
             continue;
         };
@@ -236,30 +275,31 @@ async fn audit_endpoint(
             if request::params_in(&template, &owner_params).is_empty() {
                 continue;
             }
-            let mut ids = Ids::same(&other_params);
-            match place {
-                Swap::Query => ids.query = owner_params.clone(),
-                _ => ids.body = owner_params.clone(),
-            }
-            let Ok(req) = request::build(profile, endpoint, &ids) else {
+            let placed = |ids_for_place: &BTreeMap<String, String>| {
+                let mut ids = Ids::swapped(&other_params);
+                match place {
+                    Swap::Query => ids.query = ids_for_place.clone(),
+                    _ => ids.body = ids_for_place.clone(),
+                }
+                request::build(profile, endpoint, &ids).ok()
+            };
+            let Some(req) = placed(&owner_params) else {
                 continue;
             };
             // The same request as the credential swap: already judged.
             if req.url == owner_req.url && req.body == owner_req.body {
                 continue;
             }
-            if let Some(f) = probe(
-                ctx,
-                &own_baseline,
-                cred.apply(req),
-                Evidence::Canaries,
-                &pair,
-                place,
-            )
-            .await
-            {
-                findings.push(f);
-            }
+            let control = placed(&never)
+                .filter(|c| c.url != req.url || c.body != req.body)
+                .map(|c| cred.apply(c));
+            let sent = Sent {
+                req: cred.apply(req),
+                control,
+                writes: endpoint.writes,
+            };
+            let judged = probe(ctx, &own_baseline, sent, Evidence::Canaries, &pair, place);
+            push(judged.await, &mut findings, &mut notes);
         }
     }
     for lower in lower_roles(profile, owner, endpoint) {
@@ -273,20 +313,24 @@ async fn audit_endpoint(
             object: &object,
             subject,
             roles: &endpoint.roles,
+            owner_status,
         };
-        let req = cred.apply(owner_req.clone());
-        if let Some(f) = probe(
+        let control = control_request(profile, endpoint, &owner_params, &never, credential_swap)
+            .map(|r| cred.apply(r));
+        let sent = Sent {
+            req: cred.apply(owner_req.clone()),
+            control,
+            writes: endpoint.writes,
+        };
+        let judged = probe(
             ctx,
             &baseline,
-            req,
+            sent,
             Evidence::CanariesOrShape,
             &pair,
             Swap::Role,
-        )
-        .await
-        {
-            findings.push(f);
-        }
+        );
+        push(judged.await, &mut findings, &mut notes);
     }
     if let Some(f) = sequential_ids(profile, endpoint, owner, &owner_params) {
         findings.push(f);
@@ -298,7 +342,81 @@ async fn audit_endpoint(
              [[identity]] with a different `tenant`",
         );
     }
-    SubjectRow::judged(subject, findings).measure("identity_pairs", pairs)
+    let mut row = SubjectRow::judged(subject, findings).measure("identity_pairs", pairs);
+    if !notes.is_empty() {
+        row.reason = Some(notes.join("; "));
+    }
+    row
+}
+
+fn push(judged: Judged, findings: &mut Vec<Finding>, notes: &mut Vec<String>) {
+    match judged {
+        Judged::Finding(f) => findings.push(*f),
+        Judged::Note(n) => notes.push(n),
+        Judged::Clean => {}
+    }
+}
+
+/// The string values a request carries besides the owner's ids (echoed
+/// back by a write, they prove nothing), joined for a containment test.
+fn sent_values(req: &HttpRequest, owner_params: &BTreeMap<String, String>) -> String {
+    let mut out = Vec::new();
+    if let Some(body) = &req.body
+        && let Ok(json) = serde_json::from_slice::<Value>(body)
+    {
+        strings(&json, &mut out);
+    }
+    for (_, v) in req.url.query_pairs() {
+        out.push(v.into_owned());
+    }
+    out.retain(|v| !owner_params.values().any(|id| id == v));
+    out.join("\n")
+}
+
+fn strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+/// Ids of objects that cannot exist, shaped like the owner's (digits stay
+/// digits), for the control request of a write probe.
+fn never_existing(params: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let tag = rand::random::<u32>();
+    params
+        .iter()
+        .map(|(k, v)| {
+            let fresh = if !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()) {
+                format!("9{:0>9}", tag % 1_000_000_000)
+            } else {
+                format!("readiness-none-{tag:08x}")
+            };
+            (k.clone(), fresh)
+        })
+        .collect()
+}
+
+/// The owner's request with the ids of `place` replaced by never-existing
+/// ones; `None` when the request names no id there (nothing to control).
+fn control_request(
+    profile: &Profile,
+    endpoint: &Endpoint,
+    owner_params: &BTreeMap<String, String>,
+    never: &BTreeMap<String, String>,
+    place: Swap,
+) -> Option<HttpRequest> {
+    let mut ids = Ids::swapped(owner_params);
+    match place {
+        Swap::Query => ids.query = never.clone(),
+        Swap::Body => ids.body = never.clone(),
+        Swap::Credential | Swap::Role => ids.path = never.clone(),
+    }
+    let control = request::build(profile, endpoint, &ids).ok()?;
+    let original = request::build(profile, endpoint, &Ids::swapped(owner_params)).ok()?;
+    (control.url != original.url || control.body != original.body).then_some(control)
 }
 
 /// Where the owner's ids travel, which names what a plain credential swap
@@ -329,6 +447,8 @@ struct Pair<'a> {
     object: &'a str,
     subject: &'a str,
     roles: &'a [String],
+    /// The status of the owner's own request.
+    owner_status: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,23 +459,140 @@ enum Swap {
     Role,
 }
 
+/// One probe as sent: the request, and for a write the control request
+/// naming a never-existing object instead of the owner's.
+struct Sent {
+    req: HttpRequest,
+    control: Option<HttpRequest>,
+    writes: bool,
+}
+
+/// What a probe amounts to.
+enum Judged {
+    Finding(Box<Finding>),
+    /// Not a finding, but worth a line in the row (an unverifiable write).
+    Note(String),
+    Clean,
+}
+
+/// Words of an answer that refuses in a 2xx body.
+const REFUSALS: &[&str] = &[
+    "error",
+    "denied",
+    "forbidden",
+    "unauthorized",
+    "unauthorised",
+    "not allowed",
+    "permission",
+    "not found",
+];
+
+fn refuses_in_body(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body).to_ascii_lowercase();
+    REFUSALS.iter().any(|w| text.contains(w))
+}
+
 async fn probe(
     ctx: &Context,
     baseline: &Baseline,
-    req: HttpRequest,
+    sent: Sent,
     evidence: Evidence,
     pair: &Pair<'_>,
     swap: Swap,
-) -> Option<Finding> {
-    let res = ctx.net.send(req.clone()).await.ok()?;
-    let Access::Granted { leaked } = judge::judge(baseline, res.status, &res.body, evidence) else {
-        return None;
+) -> Judged {
+    let Ok(res) = ctx.net.send(sent.req.clone()).await else {
+        return Judged::Clean;
     };
+    let req = &sent.req;
+    if let Access::Granted { leaked } = judge::judge(baseline, res.status, &res.body, evidence) {
+        let line = format!(
+            "{} {} sent as `{}`; status {}; owner's values in the answer: {}",
+            req.method,
+            ctx.net.redactor().redact(req.url.as_str()),
+            pair.other.name,
+            res.status,
+            judge::summarize(&leaked)
+        );
+        return Judged::Finding(Box::new(finding(pair, swap, false, req, line)));
+    }
+    let accepted = (200..300).contains(&res.status) && !refuses_in_body(&res.body);
+    if !sent.writes || !accepted {
+        return Judged::Clean;
+    }
+    let Some(control) = sent.control else {
+        return Judged::Clean;
+    };
+    let Ok(c) = ctx.net.send(control.clone()).await else {
+        return Judged::Clean;
+    };
+    let redact = |r: &HttpRequest| ctx.net.redactor().redact(r.url.as_str());
+    if (200..300).contains(&c.status) {
+        return Judged::Note(format!(
+            "`{}`'s write {} {} answered {}, and so did the same write naming a never-existing \
+             object ({}): the server does not go by these ids, so the write's target cannot be \
+             told; not reported",
+            pair.other.name,
+            req.method,
+            req.url.path(),
+            res.status,
+            control.url.path()
+        ));
+    }
+    let line = format!(
+        "{} {} sent as `{}` answered {} (the owner's own request: {}); the same write naming a \
+         never-existing object ({} {}) answered {}: the server found `{}`'s object by these ids \
+         and accepted the write",
+        req.method,
+        redact(req),
+        pair.other.name,
+        res.status,
+        pair.owner_status,
+        control.method,
+        redact(&control),
+        c.status,
+        pair.owner.name
+    );
+    Judged::Finding(Box::new(finding(pair, swap, true, req, line)))
+}
+
+/// The finding of a granted probe; `write` when the evidence is an accepted write.
+fn finding(pair: &Pair<'_>, swap: Swap, write: bool, req: &HttpRequest, line: String) -> Finding {
     let (a, b) = (&pair.owner.name, &pair.other.name);
     let tenant = |i: &Identity| i.tenant.clone().unwrap_or_default();
     let role = |i: &Identity| i.role.clone().unwrap_or_else(|| "no role".into());
-    let (code, severity, title, fix) = match swap {
-        Swap::Credential => (
+    let place = match swap {
+        Swap::Query => "with its ids in the query",
+        Swap::Body => "with its ids in the body",
+        _ => "with its own credential",
+    };
+    let isolate = "Check that the caller belongs to the object's tenant on every request (scope \
+                   queries by the session's tenant, not by ids from the request).";
+    let (code, severity, title, fix) = match (swap, write) {
+        (Swap::Role, true) => (
+            "tenant.role-write-accepted",
+            Severity::Critical,
+            format!(
+                "`{b}` ({}) performs {}, allowed only to {}, on `{a}`'s object: the write went \
+                 through",
+                role(pair.other),
+                pair.object,
+                pair.roles.join(", ")
+            ),
+            "Enforce the role on the server for this action, not only in the UI.",
+        ),
+        (_, true) => (
+            "tenant.cross-tenant-write",
+            Severity::Critical,
+            format!(
+                "`{b}` (tenant {}) changes `{a}`'s (tenant {}) object {} {place}: the write went \
+                 through",
+                tenant(pair.other),
+                tenant(pair.owner),
+                pair.object
+            ),
+            isolate,
+        ),
+        (Swap::Credential, false) => (
             "tenant.cross-tenant-access",
             Severity::Critical,
             format!(
@@ -364,10 +601,9 @@ async fn probe(
                 tenant(pair.owner),
                 pair.object
             ),
-            "Check that the caller belongs to the object's tenant on every request (scope \
-             queries by the session's tenant, not by ids from the request).",
+            isolate,
         ),
-        Swap::Query | Swap::Body => (
+        (Swap::Query | Swap::Body, false) => (
             if swap == Swap::Query {
                 "tenant.id-swap-query"
             } else {
@@ -385,7 +621,7 @@ async fn probe(
             "Take the tenant from the session (or the authorised path) only; ignore or reject \
              tenant and object ids in the query or body that differ from it.",
         ),
-        Swap::Role => (
+        (Swap::Role, false) => (
             "tenant.role-not-enforced",
             Severity::High,
             format!(
@@ -397,19 +633,10 @@ async fn probe(
             "Enforce the role on the server for this action, not only in the UI.",
         ),
     };
-    let outcome = Outcome::Fail;
-    Some(
-        Finding::new(code, severity, outcome, pair.subject, title)
-            .evidence(format!(
-                "{} {} sent as `{b}`; status {}; owner's values in the answer: {}",
-                req.method,
-                ctx.net.redactor().redact(req.url.as_str()),
-                res.status,
-                judge::summarize(&leaked)
-            ))
-            .fix(fix)
-            .at(req.url.path()),
-    )
+    Finding::new(code, severity, Outcome::Fail, pair.subject, title)
+        .evidence(line)
+        .fix(fix)
+        .at(req.url.path())
 }
 
 /// Path params that hold numbers but not object ids.
@@ -420,12 +647,6 @@ const NOT_IDS: &[&str] = &[
 /// Whether a param value is a small integer (an enumerable id).
 fn small_integer(value: &str) -> bool {
     !value.is_empty() && value.len() <= 12 && value.chars().all(|c| c.is_ascii_digit())
-}
-
-/// Whether a query param's name says it holds an object id.
-fn id_like(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n == "id" || n.ends_with("_id") || name.ends_with("Id")
 }
 
 /// Integer ids of tenant objects (in the path, or in the query under an
@@ -442,7 +663,7 @@ fn sequential_ids(
         .path_params()
         .into_iter()
         .filter(|p| !NOT_IDS.contains(&p.to_ascii_lowercase().as_str()))
-        .chain(in_query.into_iter().filter(|p| id_like(p)));
+        .chain(in_query.into_iter().filter(|p| request::id_like(p)));
     let (param, value) = candidates
         .filter_map(|p| {
             let v = params.get(&p)?;
@@ -482,10 +703,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn integer_ids_and_id_like_names() {
+    fn integer_ids() {
         assert!(small_integer("1042") && !small_integer("doc-7f3e") && !small_integer(""));
         assert!(!small_integer("1234567890123"));
-        assert!(id_like("org_id") && id_like("ticketId") && id_like("id"));
-        assert!(!id_like("page") && !id_like("paid") && !id_like("valid"));
+    }
+
+    #[test]
+    fn never_existing_ids_keep_the_shape_and_differ() {
+        let mut p = BTreeMap::new();
+        p.insert("ticket_id".to_string(), "1042".to_string());
+        p.insert("username".to_string(), "alice".to_string());
+        let n = never_existing(&p);
+        assert!(n["ticket_id"].chars().all(|c| c.is_ascii_digit()));
+        assert_eq!(n["ticket_id"].len(), 10);
+        assert!(n["username"].starts_with("readiness-none-"));
+    }
+
+    #[test]
+    fn refusals_in_a_2xx_body() {
+        assert!(refuses_in_body(br#"{"error":"forbidden"}"#));
+        assert!(!refuses_in_body(b""));
+        assert!(!refuses_in_body(br#"{"status":"success"}"#));
     }
 }

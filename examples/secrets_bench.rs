@@ -50,5 +50,16 @@ fn main() -> anyhow::Result<()> {
         bytes as f64 / 1e6 / secs.max(1e-9)
     );
     println!("{mode}: findings by rule {by_rule:?}");
+    // The process's own peak; /usr/bin/time's figure also covers the git
+    // children (rev-list keeps every object id it has listed).
+    let own_peak_kib = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    println!("{mode}: own peak RSS {} MiB", own_peak_kib / 1024);
     Ok(())
 }

@@ -6,11 +6,20 @@
 # git fast-import (over 10,000 commits, with edits and deletions along the way),
 # then measures side by side, with /usr/bin/time -v for wall time and peak RSS:
 #   work tree: our scan vs ripgrep with one alternation of 20 key patterns;
-#   history:   our scan vs `git cat-file --batch-all-objects --batch`.
+#   history:   our scan vs `git cat-file --batch-all-objects --batch`;
+#   memory:    peak RSS of the history scan at several history sizes (a second
+#              repository with one file per commit, tagged at each checkpoint
+#              and cut there by a bare single-branch clone).
+# Each timing runs RUNS times (default 5); the median wall and CPU seconds are
+# printed with the load average, since a shared machine skews single runs.
 # Usage: scripts/bench-secrets.sh [workdir]   (default /tmp/secrets-bench)
+#   env: RUNS=5  CHECKPOINTS="2500 5000 10000 20000" (empty: no memory table)
+# Everything built is kept in workdir and reused by the next run.
 set -euo pipefail
 
 WORK=${1:-/tmp/secrets-bench}
+RUNS=${RUNS:-5}
+CHECKPOINTS=${CHECKPOINTS-2500 5000 10000 20000}
 SRC=${CARGO_HOME:-$HOME/.cargo}/registry/src
 CORPUS=$WORK/corpus
 REPO=$WORK/repo.git
@@ -27,12 +36,17 @@ if [ ! -d "$CORPUS" ]; then
     cp -r "$SRC"/*/. "$CORPUS"/
 fi
 
-if [ ! -d "$REPO" ]; then
-    echo "building history with git fast-import"
-    git init -q --bare "$REPO"
-    python3 - "$CORPUS" <<'PY' | git -C "$REPO" fast-import --quiet
+# build_history REPO TARGET_COMMITS [CHECKPOINTS...]: commits the corpus into
+# REPO in about TARGET_COMMITS commits, tagging cp-N at commit N.
+build_history() {
+    local repo=$1 target=$2; shift 2
+    echo "building $repo with git fast-import (~$target commits)"
+    git init -q --bare "$repo"
+    python3 - "$CORPUS" "$target" "$@" <<'PY' | git -C "$repo" fast-import --quiet
 import os, sys
 root = sys.argv[1]
+target = int(sys.argv[2])
+checkpoints = {int(c) for c in sys.argv[3:]}
 files = []
 for d, _, names in os.walk(root):
     for n in sorted(names):
@@ -41,7 +55,6 @@ for d, _, names in os.walk(root):
             files.append(os.path.relpath(p, root))
 files.sort()
 out = sys.stdout.buffer
-target = 10500
 per = max(1, len(files) // target)
 groups = [files[i:i + per] for i in range(0, len(files), per)]
 mark, ts, committed = 0, 1_500_000_000, []
@@ -65,9 +78,13 @@ for n, group in enumerate(groups):
         out.write(b"M 100644 inline %s\n" % edited.encode())
         data(b"// edited in commit %d\n" % n)
         out.write(b"D %s\n" % committed[-3].encode())
+    if mark in checkpoints:
+        out.write(b"reset refs/tags/cp-%d\nfrom :%d\n\n" % (mark, mark))
 out.write(b"done\n")
 PY
-fi
+}
+
+[ -d "$REPO" ] || build_history "$REPO" 10500
 
 echo "corpus: $(du -sb "$CORPUS" | cut -f1) bytes, $(find "$CORPUS" -type f | wc -l) files;" \
      "history: $(git -C "$REPO" rev-list --count --all) commits," \
@@ -76,17 +93,25 @@ echo "corpus: $(du -sb "$CORPUS" | cut -f1) bytes, $(find "$CORPUS" -type f | wc
 cargo build -q --release --example secrets_bench --manifest-path "$CRATE_DIR/Cargo.toml"
 BENCH=$CRATE_DIR/target/release/examples/secrets_bench
 
+median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+
+# measure LABEL OUT CMD...: runs CMD $RUNS times; prints median wall and CPU
+# seconds, the largest peak RSS and the load average before the runs.
 measure() {
     local label=$1 out=$2; shift 2
-    local log=$WORK/time-$label.txt
-    /usr/bin/time -v "$@" >"$out" 2>"$log" || true
-    local wall rss cpu
-    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log")
-    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
-    cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$log")
+    local log=$WORK/time-$label.txt load walls=() cpus=() rss=0
+    load=$(cut -d' ' -f1-3 /proc/loadavg)
+    for _ in $(seq "$RUNS"); do
+        /usr/bin/time -f '%e %U %S %M' -o "$log" "$@" >"$out" 2>/dev/null || true
+        read -r w u s m <"$log"
+        walls+=("$w")
+        cpus+=("$(echo "$u + $s" | bc)")
+        [ "$m" -gt "$rss" ] && rss=$m
+    done
     # CPU seconds matter on a shared machine: wall time there includes waiting for a core.
-    printf '%-22s wall %-9s cpu %6ss  peak RSS %6d MiB  (load %s)\n' \
-        "$label" "$wall" "$cpu" "$((rss / 1024))" "$(cut -d' ' -f1 /proc/loadavg)"
+    printf '%-22s wall %6ss  cpu %6ss  peak RSS %6d MiB  (median of %d, load %s)\n' \
+        "$label" "$(printf '%s\n' "${walls[@]}" | median)" \
+        "$(printf '%s\n' "${cpus[@]}" | median)" "$((rss / 1024))" "$RUNS" "$load"
 }
 
 PATTERNS='AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82}'
@@ -112,3 +137,20 @@ echo "== history ($REPO)"
 measure git-cat-file-all /dev/null git -C "$REPO" cat-file --batch-all-objects --batch
 measure readiness-history "$WORK/out-readiness-history.txt" "$BENCH" history "$REPO"
 cat "$WORK/out-readiness-history.txt"
+
+[ -n "$CHECKPOINTS" ] || exit 0
+LONG=$WORK/repo-long.git
+last=0
+for c in $CHECKPOINTS; do last=$c; done
+# One file per commit, so the history is long enough for the last checkpoint.
+[ -d "$LONG" ] || build_history "$LONG" $((last + last / 10)) $CHECKPOINTS
+echo "== memory: history scan at several history sizes ($LONG)"
+for c in $CHECKPOINTS; do
+    cut=$WORK/cp-$c.git
+    [ -d "$cut" ] || git clone -q --bare --no-local --single-branch --branch "cp-$c" "$LONG" "$cut"
+    git -C "$cut" cat-file --batch-all-objects --batch >/dev/null
+    commits=$(git -C "$cut" rev-list --count --all)
+    printf 'commits %6d  ' "$commits"
+    measure "history-cp-$c" "$WORK/out-cp-$c.txt" "$BENCH" history "$cut"
+    sed -n '1p;$p' "$WORK/out-cp-$c.txt" | sed 's/^/    /'
+done

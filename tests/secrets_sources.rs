@@ -147,6 +147,7 @@ fn history_finds_deleted_branch_and_live_secrets_once_each_without_writing() {
     let options = HistoryOptions {
         max_blob_size: 10_000,
         threads: 2,
+        ..HistoryOptions::default()
     };
     let scan = scan_history(&repo.dir, &scanner, &options).unwrap();
     assert_eq!(

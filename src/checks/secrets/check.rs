@@ -9,9 +9,10 @@
 //! public prefix, the length and a fingerprint. Suppressed findings (inline
 //! `readiness:allow`, baseline) are counted in the `suppressed` measurement.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use url::Url;
@@ -20,7 +21,10 @@ use super::config::{ScanPath, SecretsEnvFile, SecretsSettings};
 use super::history::{HistoryOptions, HistoryScan, repository_root, scan_history};
 use super::rules::Ruleset;
 use super::scan::{Location, Origin, Scanner, SecretFinding};
-use super::site::{Link, bundle_links, parse_source_map, source_map_reference, source_map_url};
+use super::site::{
+    Link, bundle_links, css_imports, inline_source_map, lazy_chunks, parse_source_map,
+    source_map_reference, source_map_url,
+};
 use super::worktree::{WalkOptions, scan_worktree};
 use crate::engine::runner::SUPPRESSED_KEY;
 use crate::engine::{Check, CheckMeta, Context, Plan};
@@ -35,6 +39,7 @@ pub const CODES: &[&str] = &[
     "secrets.history-incomplete",
     "secrets.history-only",
     "secrets.live-credential",
+    "secrets.scan-incomplete",
     "secrets.source-map-public",
     "secrets.test-key",
 ];
@@ -93,7 +98,8 @@ impl Check for SecretsCheck {
                 .step(
                     &subject,
                     &format!(
-                        "GET at most {} in-scope scripts/stylesheets and their source maps",
+                        "GET at most {} in-scope scripts/stylesheets (linked, @imported or \
+                         imported as lazy chunks) and their source maps",
                         s.max_bundles
                     ),
                     2 * s.max_bundles,
@@ -112,9 +118,10 @@ impl Check for SecretsCheck {
         }
         let scanner = Arc::new(scanner);
 
+        let stops = Stops::before(ctx.deadline);
         let local = {
             let (settings, scanner) = (settings.clone(), scanner.clone());
-            tokio::task::spawn_blocking(move || scan_local(&settings, &scanner))
+            tokio::task::spawn_blocking(move || scan_local(&settings, &scanner, stops))
         };
         let mut rows = Vec::new();
         let site = if settings.bundles {
@@ -129,6 +136,46 @@ impl Check for SecretsCheck {
         rows.extend(site);
         rows
     }
+}
+
+/// When the file scans stop so that their rows still reach the report
+/// before the runner's `check_timeout` ends the check.
+#[derive(Clone, Copy, Debug)]
+struct Stops {
+    /// Work tree and history stop reading here.
+    scan: Instant,
+    /// History keeps counting its listing (for "N of M") until here.
+    count_grace: Duration,
+}
+
+impl Stops {
+    /// Scans get two thirds of the time left, the history count one sixth
+    /// more; the rest is for attribution, the other rows and the report.
+    fn before(deadline: Instant) -> Stops {
+        let left = deadline.saturating_duration_since(Instant::now());
+        Stops {
+            scan: Instant::now() + left * 2 / 3,
+            count_grace: left / 6,
+        }
+    }
+}
+
+/// The warning of a scan the deadline cut short: never a pass.
+fn incomplete_finding(subject: &str, what: String) -> Finding {
+    Finding::new(
+        "secrets.scan-incomplete",
+        Severity::Medium,
+        Outcome::Warn,
+        subject,
+        what.clone(),
+    )
+    .evidence(format!(
+        "{what}; the rest was not scanned, so this source cannot be vouched for"
+    ))
+    .fix(
+        "raise [target] check_timeout, or narrow [checks.secrets] paths / exclude so the \
+         scan fits in it",
+    )
 }
 
 fn worktree_subject(p: &ScanPath) -> String {
@@ -280,7 +327,7 @@ fn kind_name(f: &SecretFinding) -> String {
 }
 
 /// Work trees, their histories and the env files (blocking: file and git I/O).
-fn scan_local(s: &SecretsSettings, scanner: &Scanner) -> Vec<SubjectRow> {
+fn scan_local(s: &SecretsSettings, scanner: &Scanner, stops: Stops) -> Vec<SubjectRow> {
     let mut rows = Vec::new();
     let mut histories_done: HashSet<PathBuf> = HashSet::new();
     let env_paths: Vec<PathBuf> = s.env_files.iter().map(|f| canonical(&f.path)).collect();
@@ -290,6 +337,7 @@ fn scan_local(s: &SecretsSettings, scanner: &Scanner) -> Vec<SubjectRow> {
             max_file_size: s.max_file_size,
             exclude: s.exclude.clone(),
             threads: 0,
+            deadline: Some(stops.scan),
         };
         let tree = match scan_worktree(&p.path, scanner, &options) {
             Ok(t) => Some(t),
@@ -313,6 +361,8 @@ fn scan_local(s: &SecretsSettings, scanner: &Scanner) -> Vec<SubjectRow> {
                     let opts = HistoryOptions {
                         max_blob_size: s.max_file_size,
                         threads: 0,
+                        deadline: Some(stops.scan),
+                        count_grace: stops.count_grace,
                     };
                     Some(scan_history(r, scanner, &opts).map_err(|e| Some(e.to_string())))
                 }
@@ -347,6 +397,15 @@ fn scan_local(s: &SecretsSettings, scanner: &Scanner) -> Vec<SubjectRow> {
                 .collect();
             let groups = group(findings);
             let mut out = Vec::new();
+            if t.stopped_at_deadline {
+                out.push(incomplete_finding(
+                    &worktree_subject(p),
+                    format!(
+                        "work-tree scan incomplete: {} files scanned before the deadline",
+                        t.files_scanned
+                    ),
+                ));
+            }
             for g in &groups {
                 if let Some(first) = g.first() {
                     in_tree.insert(first.fingerprint.clone());
@@ -354,7 +413,7 @@ fn scan_local(s: &SecretsSettings, scanner: &Scanner) -> Vec<SubjectRow> {
                     out.extend(secret_finding(&worktree_subject(p), Source::WorkTree, g, c));
                 }
             }
-            let row = if t.files_scanned == 0 {
+            let row = if t.files_scanned == 0 && !t.stopped_at_deadline {
                 SubjectRow::error(
                     worktree_subject(p),
                     "no text file to scan under this path (all ignored, excluded, binary or \
@@ -385,6 +444,9 @@ fn scan_local(s: &SecretsSettings, scanner: &Scanner) -> Vec<SubjectRow> {
                     .filter(|g| g.first().is_some_and(|f| !in_tree.contains(&f.fingerprint)))
                     .filter_map(|g| secret_finding(&subject, Source::History, g, None))
                     .collect();
+                if let Some(cut) = &h.cutoff {
+                    out.push(incomplete_finding(&subject, cut.describe(h.blobs)));
+                }
                 if let Some(why) = &h.incomplete {
                     out.push(
                         Finding::new(
@@ -404,7 +466,7 @@ fn scan_local(s: &SecretsSettings, scanner: &Scanner) -> Vec<SubjectRow> {
                         ),
                     );
                 }
-                let row = if h.blobs == 0 && out.is_empty() {
+                let row = if h.blobs == 0 && out.is_empty() && h.cutoff.is_none() {
                     SubjectRow::error(&subject, "the repository has no blob to scan")
                 } else {
                     SubjectRow::judged(&subject, out)
@@ -503,6 +565,10 @@ struct SiteTally {
     pages: u64,
     bundles: u64,
     maps: u64,
+    /// Inline (`data:`) source maps read from bundles.
+    inline_maps: u64,
+    /// Stylesheets (`@import`) and lazy chunks (`import("…")`) queued.
+    followed: u64,
     out_of_scope: u64,
     over_cap: u64,
     /// Bundle URLs that answered an HTML page.
@@ -546,10 +612,19 @@ async fn scan_site(ctx: &Context, s: &SecretsSettings, scanner: &Scanner) -> Sub
         );
     }
 
+    // Bundles linked from the pages first, then stylesheets they @import and
+    // chunks they import literally, all within the same cap.
     let cap = s.max_bundles as usize;
-    tally.over_cap = bundles.len().saturating_sub(cap) as u64;
+    let mut queue: VecDeque<Url> = bundles.iter().cloned().collect();
+    let mut seen: Vec<Url> = bundles.clone();
     let mut maps_seen: Vec<Url> = Vec::new();
-    for bundle in bundles.iter().take(cap) {
+    let mut fetched = 0usize;
+    while let Some(bundle) = queue.pop_front() {
+        if fetched == cap {
+            tally.over_cap = (queue.len() + 1) as u64;
+            break;
+        }
+        fetched += 1;
         let r = match ctx.net.send(HttpRequest::get(bundle.clone())).await {
             Ok(r) if r.status == 200 => r,
             Ok(r) => {
@@ -568,9 +643,41 @@ async fn scan_site(ctx: &Context, s: &SecretsSettings, scanner: &Scanner) -> Sub
         }
         tally.bundles += 1;
         found.extend(scanner.scan_bytes(&r.body, &Origin::url(bundle.as_str())));
+
+        let is_css = r.content_type().starts_with("text/css") || bundle.path().ends_with(".css");
+        let named = if is_css {
+            css_imports(&r.body, &bundle)
+        } else {
+            lazy_chunks(&r.body, &bundle)
+        };
+        for next in named {
+            if seen.contains(&next) {
+                continue;
+            }
+            seen.push(next.clone());
+            if scope.allows_url(&next) {
+                tally.followed += 1;
+                queue.push_back(next);
+            } else {
+                tally.out_of_scope += 1;
+            }
+        }
+
         let reference = source_map_reference(&r.body);
+        if let Some(bytes) = reference.as_deref().and_then(inline_source_map) {
+            // An inline map is part of the bundle, not a separate public file:
+            // its original sources are scanned, nothing more is reported.
+            if let Some(map) = parse_source_map(&bytes) {
+                tally.inline_maps += 1;
+                for (name, content) in &map.sources {
+                    let origin = Origin::url(format!("{bundle} (inline source map: {name})"));
+                    found.extend(scanner.scan_text(content, &origin));
+                }
+            }
+            continue;
+        }
         let header = r.header("sourcemap").or_else(|| r.header("x-sourcemap"));
-        let Some(map_url) = source_map_url(bundle, reference.as_deref(), header.as_deref()) else {
+        let Some(map_url) = source_map_url(&bundle, reference.as_deref(), header.as_deref()) else {
             continue;
         };
         if maps_seen.contains(&map_url) || !scope.allows_url(&map_url) {
@@ -628,6 +735,8 @@ async fn scan_site(ctx: &Context, s: &SecretsSettings, scanner: &Scanner) -> Sub
         .measure("pages", tally.pages)
         .measure("bundles", tally.bundles)
         .measure("source_maps", tally.maps)
+        .measure("inline_source_maps", tally.inline_maps)
+        .measure("followed_imports", tally.followed)
         .measure("skipped_out_of_scope", tally.out_of_scope)
         .measure("skipped_over_cap", tally.over_cap)
         .measure("html_instead_of_bundle", tally.not_bundles)

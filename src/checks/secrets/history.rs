@@ -8,13 +8,20 @@
 //! attributed to the oldest commit that introduced them, and checked against
 //! HEAD's tree ("deleted but still in history"). Nothing is written to the
 //! repository: no checkout, no gc, no config, optional locks off.
+//!
+//! A deadline stops the reading: the blobs already read are scanned and
+//! reported, the rest of `rev-list`'s listing is counted (for a short grace)
+//! so that the result can say "N of M blobs scanned", and the scan is marked
+//! incomplete rather than passing.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
@@ -28,6 +35,11 @@ pub struct HistoryOptions {
     pub max_blob_size: u64,
     /// Scanning threads; 0 means one per available core.
     pub threads: usize,
+    /// Stop reading blobs at this instant; the scan is then incomplete.
+    pub deadline: Option<Instant>,
+    /// After the deadline, how long the rest of the blob listing may still
+    /// be counted (for "N of M"); past it the total is a lower bound.
+    pub count_grace: Duration,
 }
 
 impl Default for HistoryOptions {
@@ -35,7 +47,30 @@ impl Default for HistoryOptions {
         HistoryOptions {
             max_blob_size: DEFAULT_MAX_FILE_SIZE,
             threads: 0,
+            deadline: None,
+            count_grace: Duration::from_millis(500),
         }
+    }
+}
+
+/// How far a history scan got before its deadline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cutoff {
+    /// Blobs `rev-list` named (to be scanned): all of them when `counted_all`.
+    pub listed: u64,
+    /// Whether the listing was counted to its end.
+    pub counted_all: bool,
+}
+
+impl Cutoff {
+    /// "N of M blobs scanned before the deadline" (M a lower bound if not counted to the end).
+    pub fn describe(&self, scanned: u64) -> String {
+        let of = if self.counted_all {
+            format!("{}", self.listed)
+        } else {
+            format!("at least {}", self.listed)
+        };
+        format!("history scan incomplete: {scanned} of {of} blobs scanned before the deadline")
     }
 }
 
@@ -55,6 +90,8 @@ pub struct HistoryScan {
     pub shallow: bool,
     /// Why the scan cannot vouch for the whole history, if it cannot.
     pub incomplete: Option<String>,
+    /// Set when the deadline stopped the scan before every blob was read.
+    pub cutoff: Option<Cutoff>,
 }
 
 /// A git command that never writes to the repository and trusts its owner.
@@ -149,8 +186,11 @@ pub fn scan_history(
     let (tx, rx) = sync_channel::<Blob>(threads * 2);
     let rx = Mutex::new(rx);
 
-    let outcome = std::thread::scope(|s| -> anyhow::Result<(u64, u64, u64, u64)> {
-        let feeder = s.spawn(move || feed_cat_file(list_out, cat_in));
+    let stop = AtomicBool::new(false);
+    let count_until = options.deadline.map(|d| d + options.count_grace);
+    let outcome = std::thread::scope(|s| -> anyhow::Result<(Listing, u64, u64, u64)> {
+        let stop = &stop;
+        let feeder = s.spawn(move || feed_cat_file(list_out, cat_in, stop, count_until));
 
         let mut workers = Vec::new();
         for _ in 0..threads {
@@ -179,34 +219,56 @@ pub fn scan_history(
             }));
         }
 
-        let read = read_cat_file(cat_out, &tx);
+        let read = read_cat_file(cat_out, &tx, options.deadline);
         drop(tx);
-        if read.is_err() {
-            // Unblock the feeder: nobody reads cat-file's output any more.
+        let cut = matches!(read, Ok((_, _, true)));
+        if cut {
+            stop.store(true, Ordering::Relaxed);
+        }
+        if read.is_err() || cut {
+            // Nobody reads cat-file's output any more: end it so that the
+            // feeder's writes fail instead of blocking.
             let _ = cat_file.kill();
+        }
+        if read.is_err() {
             let _ = rev_list.kill();
         }
         let mut skipped_binary = 0;
         for w in workers {
             skipped_binary += w.join().unwrap_or(0);
         }
-        let skipped_large = match feeder.join() {
+        let listing = match feeder.join() {
             Ok(r) => r?,
             Err(_) => bail!("the rev-list reader thread failed"),
         };
-        let (blobs, bytes) = read?;
-        Ok((blobs, bytes, skipped_large, skipped_binary))
+        if !listing.complete {
+            let _ = rev_list.kill();
+        }
+        let (blobs, bytes, _) = read?;
+        Ok((listing, blobs, bytes, skipped_binary))
     });
 
+    let stopped = stop.load(Ordering::Relaxed);
     let list_status = wait_checked(&mut rev_list, "rev-list");
     let cat_status = wait_checked(&mut cat_file, "cat-file");
-    let (blobs, bytes, skipped_large, skipped_binary) = outcome?;
-    list_status?;
-    cat_status?;
+    let (listing, blobs, bytes, skipped_binary) = outcome?;
+    if !stopped {
+        list_status?;
+        cat_status?;
+    }
+    let skipped_large = listing.omitted;
+    let cutoff = stopped.then_some(Cutoff {
+        listed: listing.listed,
+        counted_all: listing.complete,
+    });
 
     let found = found.into_inner().unwrap_or_else(|p| p.into_inner());
     let wanted: HashSet<String> = found.iter().map(|(oid, _)| oid.clone()).collect();
-    let origins = attribute(repo, &wanted)?;
+    let origins = attribute(
+        repo,
+        &wanted,
+        options.deadline.map(|d| d + options.count_grace),
+    )?;
     let in_head = blobs_in_head(repo, &wanted)?;
 
     let mut all: Vec<SecretFinding> = found
@@ -238,6 +300,7 @@ pub fn scan_history(
         skipped_binary,
         shallow,
         incomplete: shallow.then(|| "shallow clone: history incomplete".to_string()),
+        cutoff,
     })
 }
 
@@ -255,12 +318,31 @@ fn wait_checked(child: &mut Child, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Forwards blob lines from `rev-list` to `cat-file`; returns how many blobs
-/// git left out for their size (`~oid` lines).
-fn feed_cat_file(list_out: impl Read, cat_in: impl Write) -> anyhow::Result<u64> {
+/// What the feeder saw of `rev-list`'s listing.
+struct Listing {
+    /// Blob lines listed (forwarded to `cat-file`, or counted after a stop).
+    listed: u64,
+    /// Blobs git left out for their size (`~oid` lines).
+    omitted: u64,
+    /// Whether the listing was read to its end.
+    complete: bool,
+}
+
+/// Forwards blob lines from `rev-list` to `cat-file`. Once `stop` is set it
+/// only counts the remaining lines, until the listing ends or `count_until`.
+fn feed_cat_file(
+    list_out: impl Read,
+    cat_in: impl Write,
+    stop: &AtomicBool,
+    count_until: Option<Instant>,
+) -> anyhow::Result<Listing> {
     let mut reader = BufReader::with_capacity(1 << 16, list_out);
-    let mut writer = std::io::BufWriter::with_capacity(1 << 16, cat_in);
-    let mut omitted = 0;
+    let mut writer = Some(std::io::BufWriter::with_capacity(1 << 16, cat_in));
+    let mut listing = Listing {
+        listed: 0,
+        omitted: 0,
+        complete: true,
+    };
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -268,31 +350,64 @@ fn feed_cat_file(list_out: impl Read, cat_in: impl Write) -> anyhow::Result<u64>
             break;
         }
         if line.first() == Some(&b'~') {
-            omitted += 1;
+            listing.omitted += 1;
             continue;
         }
         // Commits come without a path; blobs always carry one.
         if !line.contains(&b' ') {
             continue;
         }
-        writer.write_all(&line)?;
-        if line.last() != Some(&b'\n') {
-            writer.write_all(b"\n")?;
+        listing.listed += 1;
+        if stop.load(Ordering::Relaxed) {
+            // Closing cat-file's input lets it finish; the rest is only counted.
+            writer = None;
+            if count_until.is_some_and(|t| Instant::now() >= t) {
+                listing.complete = false;
+                break;
+            }
+            continue;
+        }
+        let Some(w) = writer.as_mut() else {
+            continue;
+        };
+        let sent = w.write_all(&line).and_then(|()| {
+            if line.last() == Some(&b'\n') {
+                Ok(())
+            } else {
+                w.write_all(b"\n")
+            }
+        });
+        if let Err(e) = sent {
+            if stop.load(Ordering::Relaxed) {
+                writer = None;
+                continue;
+            }
+            return Err(e.into());
         }
     }
-    writer.flush()?;
-    Ok(omitted)
+    if let Some(mut w) = writer
+        && let Err(e) = w.flush()
+        && !stop.load(Ordering::Relaxed)
+    {
+        return Err(e.into());
+    }
+    Ok(listing)
 }
 
-/// Reads `cat-file --batch` output and queues each blob; returns (blobs, bytes).
+/// Reads `cat-file --batch` output and queues each blob; returns (blobs,
+/// bytes, stopped by the deadline).
 fn read_cat_file(
     cat_out: impl Read,
     tx: &std::sync::mpsc::SyncSender<Blob>,
-) -> anyhow::Result<(u64, u64)> {
+    deadline: Option<Instant>,
+) -> anyhow::Result<(u64, u64, bool)> {
     let mut reader = BufReader::with_capacity(1 << 20, cat_out);
     let mut header = String::new();
     let (mut blobs, mut bytes) = (0u64, 0u64);
     loop {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok((blobs, bytes, true));
+        }
         header.clear();
         if reader.read_line(&mut header)? == 0 {
             break;
@@ -322,7 +437,7 @@ fn read_cat_file(
             bail!("scanning threads stopped early");
         }
     }
-    Ok((blobs, bytes))
+    Ok((blobs, bytes, false))
 }
 
 /// The commit that first brought a blob into history.
@@ -336,10 +451,12 @@ pub struct Introduction {
 
 /// Finds, for each wanted blob, the oldest commit whose diff adds it (merge
 /// commits diffed against their first parent). One streaming pass over
-/// `git log --raw`, stopped as soon as all are found.
+/// `git log --raw`, stopped as soon as all are found (or at `deadline`:
+/// blobs not reached by then stay unattributed).
 pub fn attribute(
     repo: &Path,
     wanted: &HashSet<String>,
+    deadline: Option<Instant>,
 ) -> anyhow::Result<HashMap<String, Introduction>> {
     let mut found = HashMap::new();
     if wanted.is_empty() {
@@ -370,6 +487,9 @@ pub fn attribute(
     for line in reader.lines() {
         let line = line?;
         if let Some(rest) = line.strip_prefix('\u{1}') {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
             let mut it = rest.splitn(2, ' ');
             commit = it.next().unwrap_or("").to_string();
             date = it.next().unwrap_or("").to_string();

@@ -57,6 +57,111 @@ pub enum Validator {
     SlackShape,
 }
 
+/// What must follow a keyword for the rule's regex to have a chance to match
+/// there: a cheap test run at every keyword hit, so that the regex runs only
+/// where it can match. Each test accepts every text the rule's regex accepts
+/// (it is looser, never stricter), so recall does not depend on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Follows {
+    /// No test: every hit opens a window.
+    Anything,
+    /// A name that goes on (`[A-Za-z0-9_.-]*`), at most one closing quote or
+    /// bracket, whitespace, then an assignment operator (`=`, `:`, `,`, `?=`):
+    /// `API_TOKEN = …`, `"password": …`, `secretKey: …`.
+    Assignment,
+    /// [`Follows::Assignment`], then a value the generic rule could take:
+    /// an opening quote, or six bytes that may stand in an unquoted value.
+    AssignedValue,
+    /// The keyword is `://` and a `user:password@` part follows before the
+    /// first `/`, `?`, `#`, quote or space.
+    Userinfo,
+    /// The keyword ends a PEM header: `-----` or ` BLOCK-----` follows.
+    PemHeader,
+}
+
+impl Follows {
+    /// Whether the text after a keyword ending at `end` passes the test.
+    pub fn admits(self, data: &[u8], end: usize) -> bool {
+        match self {
+            Follows::Anything => true,
+            Follows::Assignment => assignment_operator(data, end).is_some(),
+            Follows::AssignedValue => assigned_value_follows(data, end),
+            Follows::Userinfo => userinfo_follows(data, end),
+            Follows::PemHeader => {
+                let rest = data.get(end..).unwrap_or_default();
+                rest.starts_with(b"-----")
+                    || rest
+                        .get(..11)
+                        .is_some_and(|r| r.eq_ignore_ascii_case(b" block-----"))
+            }
+        }
+    }
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
+}
+
+/// `\s` of a byte regex: space, tab, newline, vertical tab, form feed, return.
+fn is_regex_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
+}
+
+/// Where the first byte of an assignment operator after a key name is.
+fn assignment_operator(data: &[u8], end: usize) -> Option<usize> {
+    let rest = data.get(end..).unwrap_or_default();
+    let mut i = rest.iter().take_while(|b| is_name_byte(**b)).count();
+    if matches!(rest.get(i), Some(b'"' | b'\'' | b']')) {
+        i += 1;
+    }
+    i += rest[i..].iter().take_while(|b| is_regex_space(**b)).count();
+    matches!(rest.get(i), Some(b'=' | b':' | b',' | b'?')).then_some(end + i)
+}
+
+/// Bytes an unquoted generic value may hold (`[^\s"'`,;)}\]<>]`).
+fn is_bare_value_byte(b: u8) -> bool {
+    !is_regex_space(b)
+        && !matches!(
+            b,
+            b'"' | b'\'' | b'`' | b',' | b';' | b')' | b'}' | b']' | b'<' | b'>'
+        )
+}
+
+fn assigned_value_follows(data: &[u8], end: usize) -> bool {
+    let Some(op) = assignment_operator(data, end) else {
+        return false;
+    };
+    // The operator is one or two bytes (`=`, `:=`, `=>`, `?=`): try both.
+    [op + 1, op + 2].into_iter().any(|at| {
+        let rest = data.get(at..).unwrap_or_default();
+        let blank = rest
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count();
+        let value = &rest[blank..];
+        matches!(value.first(), Some(b'"' | b'\'' | b'`'))
+            || (value.len() >= 6 && value[..6].iter().all(|b| is_bare_value_byte(*b)))
+    })
+}
+
+/// Longest `user:password@` a URL rule accepts: 128 + 1 + 256 + 1 bytes.
+const MAX_USERINFO: usize = 386;
+
+fn userinfo_follows(data: &[u8], end: usize) -> bool {
+    let rest = data.get(end..).unwrap_or_default();
+    let mut colon = false;
+    for &b in rest.iter().take(MAX_USERINFO) {
+        match b {
+            b'@' => return colon,
+            b':' => colon = true,
+            b'/' | b'?' | b'#' | b'\'' | b'"' | b'`' => return false,
+            b if is_regex_space(b) => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
 /// One credential rule. The regex names the secret part `s` (or `s2`, `s3`
 /// for alternatives); without such a group the whole match is the secret.
 #[derive(Clone, Debug)]
@@ -80,6 +185,8 @@ pub struct Rule {
     pub window: (usize, usize),
     /// When two findings overlap, the higher priority one is kept.
     pub priority: u8,
+    /// What must follow a keyword hit before the regex runs on its window.
+    pub follows: Follows,
 }
 
 /// A rule with its compiled regex.
@@ -734,6 +841,7 @@ fn rule(
         test_markers: &[],
         window: AT_KEYWORD,
         priority: 2,
+        follows: Follows::Anything,
     }
 }
 
@@ -767,6 +875,11 @@ impl Rule {
         self.priority = p;
         self
     }
+
+    fn follows(mut self, f: Follows) -> Rule {
+        self.follows = f;
+        self
+    }
 }
 
 /// The built-in rules, in a stable order.
@@ -789,7 +902,7 @@ pub fn builtin_rules() -> Vec<Rule> {
             "AWS secret access key",
             Cloud,
             Critical,
-            &["aws", "secret_access_key", "secretaccesskey"],
+            &["aws", "secret"],
             concat!(
                 r#"(?i)(?:aws[\w.-]{0,20}?(?:secret|sk)|secret_?access_?key)[\w.-]{0,20}["'"#,
                 r#"]?\s*(?:=|:=|:|=>|,)\s*["']?(?P<s>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|\"#,
@@ -797,7 +910,8 @@ pub fn builtin_rules() -> Vec<Rule> {
             ),
         )
         .entropy(4.0)
-        .window(80, 160),
+        .window(80, 160)
+        .follows(Follows::Assignment),
         rule(
             "gcp-service-account",
             "Google Cloud service-account key (JSON)",
@@ -894,9 +1008,7 @@ pub fn builtin_rules() -> Vec<Rule> {
             "Stripe secret or restricted API key",
             Payment,
             Critical,
-            &[
-                "sk_live_", "sk_test_", "rk_live_", "rk_test_", "sk_prod_", "rk_prod_",
-            ],
+            &["k_live_", "k_test_", "k_prod_"],
             r"\b(?P<s>[rs]k_(?:live|test|prod)_[0-9A-Za-z]{20,247})\b",
         )
         .prefixes(&[
@@ -928,9 +1040,7 @@ pub fn builtin_rules() -> Vec<Rule> {
             "Slack bot, user, app or configuration token",
             Messaging,
             High,
-            &[
-                "xoxb-", "xoxp-", "xoxa-", "xoxs-", "xoxo-", "xoxr-", "xoxe-", "xoxe.", "xapp-",
-            ],
+            &["xox", "xapp-"],
             concat!(
                 r"\b(?P<s>xox[abposre]-(?:\d-)?\d{6,14}(?:-[0-9A-Za-z]{6,})+|xoxe\.xox[bp]",
                 r"-\d-[A-Za-z0-9]{100,}|xoxe-\d-[A-Za-z0-9]{100,}|xapp-\d-[A-Z0-9]{9,}-\d{",
@@ -992,7 +1102,8 @@ pub fn builtin_rules() -> Vec<Rule> {
                 r#":|=>|,)\s*["']?(?P<s>[0-9a-f]{32})\b"#,
             ),
         )
-        .window(8, 120),
+        .window(8, 120)
+        .follows(Follows::Assignment),
         rule(
             "sendgrid-api-key",
             "SendGrid API key",
@@ -1023,7 +1134,8 @@ pub fn builtin_rules() -> Vec<Rule> {
                 r#"-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#,
             ),
         )
-        .window(8, 120),
+        .window(8, 120)
+        .follows(Follows::Assignment),
         // AI providers.
         rule(
             "openai-api-key",
@@ -1110,7 +1222,8 @@ pub fn builtin_rules() -> Vec<Rule> {
                 r#"0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#,
             ),
         )
-        .window(8, 120),
+        .window(8, 120)
+        .follows(Follows::Assignment),
         rule(
             "vercel-token",
             "Vercel access token",
@@ -1122,7 +1235,8 @@ pub fn builtin_rules() -> Vec<Rule> {
                 r#"|=>|,)\s*["']?(?P<s>[A-Za-z0-9]{24})\b"#,
             ),
         )
-        .window(8, 120),
+        .window(8, 120)
+        .follows(Follows::Assignment),
         rule(
             "netlify-token",
             "Netlify personal access token",
@@ -1168,7 +1282,8 @@ pub fn builtin_rules() -> Vec<Rule> {
             ),
         )
         .validator(Validator::PemBody)
-        .window(48, 32768),
+        .window(48, 32768)
+        .follows(Follows::PemHeader),
         rule(
             "jwt",
             "JSON Web Token",
@@ -1186,20 +1301,7 @@ pub fn builtin_rules() -> Vec<Rule> {
             "Database or message-broker URL with a password",
             ConnectionString,
             Critical,
-            &[
-                "postgres",
-                "mysql",
-                "mariadb",
-                "mongodb",
-                "redis",
-                "amqp",
-                "mssql",
-                "sqlserver",
-                "cockroachdb",
-                "clickhouse",
-                "nats://",
-                "jdbc:",
-            ],
+            &["://"],
             concat!(
                 r#"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|"#,
                 r#"mssql|sqlserver|cockroachdb|clickhouse|nats|jdbc:[a-z]+)://(?P<user>[^\s"#,
@@ -1208,20 +1310,22 @@ pub fn builtin_rules() -> Vec<Rule> {
             ),
         )
         .validator(Validator::UrlPassword)
-        .window(16, 512),
+        .window(24, 400)
+        .follows(Follows::Userinfo),
         rule(
             "url-credentials",
             "HTTP or FTP URL with a password",
             ConnectionString,
             High,
-            &["http://", "https://", "ftp://", "ftps://"],
+            &["://"],
             concat!(
                 r#"(?i)\b(?:https?|ftps?)://(?P<user>[^\s:/?#@'"`]{1,128}):(?P<s>[^\s/?#@'""#,
                 r#"`]{1,256})@(?P<host>[A-Za-z0-9.\[\]:_-]+?)(?:[:/?#\s'"`]|\z)"#,
             ),
         )
         .validator(Validator::UrlPassword)
-        .window(0, 400)
+        .window(8, 400)
+        .follows(Follows::Userinfo)
         .priority(1),
         // Generic assignments.
         rule(
@@ -1241,6 +1345,7 @@ pub fn builtin_rules() -> Vec<Rule> {
         .validator(Validator::GenericAssignment)
         .entropy(3.5)
         .window(64, 320)
+        .follows(Follows::AssignedValue)
         .priority(0),
     ]
 }

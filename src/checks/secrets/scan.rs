@@ -2,17 +2,27 @@
 //!
 //! Every rule keyword is found first, and a rule's regex runs only on a
 //! bounded window around a hit of one of its keywords, so most bytes never
-//! reach a regex and a one-line megabyte bundle costs one linear pass. The
-//! keywords are found case-insensitively by SIMD literal searchers (Teddy,
-//! from `aho-corasick`'s packed module) over an ASCII-lowercased copy of the
-//! bytes, a few dozen keywords per searcher; where the CPU has no such
-//! searcher a case-insensitive Aho-Corasick DFA does the same job, slower.
-//! Base64 blobs that decode to JSON (a Kubernetes `.dockerconfigjson`) are
-//! decoded and scanned once more. A finding keeps the public prefix of the
-//! format and the length, never the value; the value lives only while the
-//! fingerprint is computed (and, when a redactor is attached, is registered
-//! with it so that no renderer can print it).
+//! reach a regex and a one-line megabyte bundle costs one linear pass.
+//!
+//! Keywords are found case-insensitively in one pass over an ASCII-lowercased
+//! copy of the bytes (a buffer reused by each thread). The pass looks for
+//! *anchors*, not keywords: each keyword is reached through one short
+//! substring it contains, and keywords share anchors (`secret`, `sb_secret_`
+//! and `secret_access_key` all go through `secr`), so one SIMD literal
+//! searcher (Teddy, from `aho-corasick`'s packed module) holds them all:
+//! anchors of four bytes or more in one searcher (a four-byte fingerprint
+//! keeps false candidates rare), the few shorter ones (`aws`, `://`, `q~`) in
+//! a second one. An anchor hit is confirmed against its keywords, then each
+//! rule of the keyword checks what follows it ([`Follows`]: an assignment, a
+//! `user:password@`) before its window is queued. Where the CPU has no SIMD
+//! searcher a case-insensitive Aho-Corasick DFA over the keywords does the
+//! same job, slower. Base64 blobs that decode to JSON (a Kubernetes
+//! `.dockerconfigjson`) are decoded and scanned once more. A finding keeps the
+//! public prefix of the format and the length, never the value; the value
+//! lives only while the fingerprint is computed (and, when a redactor is
+//! attached, is registered with it so that no renderer can print it).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -286,18 +296,30 @@ struct Hit {
     decoded: bool,
 }
 
-/// Most keywords one packed searcher holds (Teddy works up to 64).
-const PACKED_GROUP: usize = 60;
+/// Most anchors one packed searcher holds (Teddy works up to 64).
+const PACKED_GROUP: usize = 64;
 
-/// Keywords shorter than this share a searcher, so the longer ones keep
-/// Teddy's 3-byte fingerprints (fewer false candidates).
-const SHORT_KEYWORD: usize = 4;
+/// Anchor length: keywords are reached through a substring this long (or
+/// the whole keyword when it is shorter).
+const ANCHOR_LEN: usize = 4;
 
-/// One SIMD literal searcher over some of the (lower-case) keywords.
+/// One SIMD literal searcher over some of the (lower-case) anchors.
 struct PackedGroup {
     searcher: packed::Searcher,
-    /// Global keyword ids of this group, by first byte.
+    /// Anchor ids of this group, by first byte.
     by_first_byte: HashMap<u8, Vec<usize>>,
+}
+
+/// A short substring that stands for the keywords containing it.
+struct Anchor {
+    text: Vec<u8>,
+    /// (keyword id, offset of the anchor inside the keyword).
+    keywords: Vec<(usize, usize)>,
+}
+
+thread_local! {
+    /// The lowercased copy of the bytes being scanned, reused between files.
+    static LOWER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Applies a rule set to text. Cheap to share between threads (`&Scanner`).
@@ -305,6 +327,8 @@ pub struct Scanner {
     ruleset: Ruleset,
     /// Lower-case keywords, indexed like `keyword_rules`.
     keywords: Vec<String>,
+    /// Substrings the fast path searches for, each standing for keywords.
+    anchors: Vec<Anchor>,
     /// The fast path; empty when a group could not be built (no SIMD).
     packed: Vec<PackedGroup>,
     /// The fallback: a case-insensitive DFA over all keywords.
@@ -349,10 +373,12 @@ impl Scanner {
             .kind(Some(AhoCorasickKind::DFA))
             .build(&keywords)
             .expect("rule keywords build an automaton (few short literals)");
-        let packed = build_packed(&keywords);
+        let anchors = choose_anchors(&keywords);
+        let packed = build_packed(&anchors);
         Scanner {
             ruleset: ruleset.clone(),
             keywords,
+            anchors,
             packed,
             automaton,
             keyword_rules,
@@ -378,6 +404,20 @@ impl Scanner {
         &self.ruleset
     }
 
+    /// How many literal searchers one scan runs over the bytes (0 when the
+    /// CPU has no SIMD searcher and the keyword automaton is used).
+    pub fn prefilter_passes(&self) -> usize {
+        self.packed.len()
+    }
+
+    /// The anchors the prefilter searches for, lower-case.
+    pub fn anchors(&self) -> Vec<String> {
+        self.anchors
+            .iter()
+            .map(|a| String::from_utf8_lossy(&a.text).into_owned())
+            .collect()
+    }
+
     /// Scans text; see [`Scanner::scan_bytes`].
     pub fn scan_text(&self, text: &str, origin: &Origin) -> Vec<SecretFinding> {
         self.scan_bytes(text.as_bytes(), origin)
@@ -399,6 +439,9 @@ impl Scanner {
 
         let mut on_keyword = |pid: usize, m_start: usize, m_end: usize| {
             for &r in &self.keyword_rules[pid] {
+                if !rules[r].rule.follows.admits(data, m_end) {
+                    continue;
+                }
                 let (before, after) = rules[r].rule.window;
                 let start = m_start.saturating_sub(before);
                 let end = m_end.saturating_add(after).min(data.len());
@@ -449,10 +492,14 @@ impl Scanner {
 
     /// Reports every (keyword, start) pair in `data`, like an overlapping
     /// case-insensitive search: each searcher finds the next start of one of
-    /// its keywords, every keyword of the group starting there is reported,
-    /// and the search resumes one byte later.
+    /// its anchors in a lowercased copy, every anchor of the group starting
+    /// there is confirmed, each confirmed anchor's keywords are compared
+    /// around it, and the search resumes one byte later.
     fn packed_keywords(&self, data: &[u8], on_keyword: &mut impl FnMut(usize, usize, usize)) {
-        let lower = data.to_ascii_lowercase();
+        let mut lower = LOWER.with(|l| std::mem::take(&mut *l.borrow_mut()));
+        lower.clear();
+        lower.extend_from_slice(data);
+        lower.make_ascii_lowercase();
         for group in &self.packed {
             let mut at = 0;
             while at < lower.len() {
@@ -462,16 +509,26 @@ impl Scanner {
                 let start = m.start();
                 let rest = &lower[start..];
                 if let Some(ids) = rest.first().and_then(|b| group.by_first_byte.get(b)) {
-                    for &pid in ids {
-                        let word = self.keywords[pid].as_bytes();
-                        if rest.starts_with(word) {
-                            on_keyword(pid, start, start + word.len());
+                    for &aid in ids {
+                        let anchor = &self.anchors[aid];
+                        if !rest.starts_with(&anchor.text) {
+                            continue;
+                        }
+                        for &(pid, offset) in &anchor.keywords {
+                            let Some(kw_start) = start.checked_sub(offset) else {
+                                continue;
+                            };
+                            let word = self.keywords[pid].as_bytes();
+                            if lower[kw_start..].starts_with(word) {
+                                on_keyword(pid, kw_start, kw_start + word.len());
+                            }
                         }
                     }
                 }
                 at = start + 1;
             }
         }
+        LOWER.with(|l| *l.borrow_mut() = lower);
     }
 
     fn run_rule(&self, rule: usize, data: &[u8], start: usize, end: usize, out: &mut Vec<Hit>) {
@@ -609,27 +666,52 @@ impl Scanner {
     }
 }
 
-/// Groups the keywords into packed searchers: the short ones together, the
-/// others by at most [`PACKED_GROUP`]. Empty when any group cannot be built.
-fn build_packed(keywords: &[String]) -> Vec<PackedGroup> {
-    let mut ids: Vec<usize> = (0..keywords.len()).collect();
-    ids.sort_by_key(|&i| std::cmp::Reverse(keywords[i].len()));
-    let (short, long): (Vec<usize>, Vec<usize>) = ids
-        .into_iter()
-        .partition(|&i| keywords[i].len() < SHORT_KEYWORD);
+/// Picks the anchors: shortest keywords first, each keyword reuses the
+/// first anchor it contains, or else brings its first [`ANCHOR_LEN`] bytes.
+fn choose_anchors(keywords: &[String]) -> Vec<Anchor> {
+    let mut order: Vec<usize> = (0..keywords.len()).collect();
+    order.sort_by(|&a, &b| {
+        (keywords[a].len(), &keywords[a]).cmp(&(keywords[b].len(), &keywords[b]))
+    });
+    let mut anchors: Vec<Anchor> = Vec::new();
+    for id in order {
+        let word = keywords[id].as_bytes();
+        let reuse = anchors.iter().enumerate().find_map(|(i, a)| {
+            word.windows(a.text.len())
+                .position(|w| w == a.text.as_slice())
+                .map(|offset| (i, offset))
+        });
+        match reuse {
+            Some((i, offset)) => anchors[i].keywords.push((id, offset)),
+            None => anchors.push(Anchor {
+                text: word[..word.len().min(ANCHOR_LEN)].to_vec(),
+                keywords: vec![(id, 0)],
+            }),
+        }
+    }
+    anchors
+}
+
+/// Groups the anchors into packed searchers: the full-length ones in groups
+/// of at most [`PACKED_GROUP`], the shorter ones together, so that the long
+/// ones keep Teddy's four-byte fingerprints. Empty when any group cannot be
+/// built.
+fn build_packed(anchors: &[Anchor]) -> Vec<PackedGroup> {
+    let (long, short): (Vec<usize>, Vec<usize>) =
+        (0..anchors.len()).partition(|&i| anchors[i].text.len() >= ANCHOR_LEN);
     let mut groups = Vec::new();
     for chunk in long.chunks(PACKED_GROUP).chain(short.chunks(PACKED_GROUP)) {
         let searcher = packed::Config::new()
             .match_kind(packed::MatchKind::LeftmostFirst)
             .builder()
-            .extend(chunk.iter().map(|&i| keywords[i].as_bytes()))
+            .extend(chunk.iter().map(|&i| anchors[i].text.as_slice()))
             .build();
         let Some(searcher) = searcher else {
             return Vec::new();
         };
         let mut by_first_byte: HashMap<u8, Vec<usize>> = HashMap::new();
         for &i in chunk {
-            if let Some(b) = keywords[i].bytes().next() {
+            if let Some(&b) = anchors[i].text.first() {
                 by_first_byte.entry(b).or_default().push(i);
             }
         }

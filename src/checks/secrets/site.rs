@@ -1,6 +1,12 @@
 //! The deployed site as a source of leaked credentials: which scripts and
-//! stylesheets a page links, where a bundle's source map is, and what a
-//! source map's `sourcesContent` holds.
+//! stylesheets a page links, which further stylesheets (`@import`) and lazy
+//! chunks (`import("./chunk.js")`) a bundle names literally, where a bundle's
+//! source map is (a URL, or inline as a `data:` URL), and what a source map's
+//! `sourcesContent` holds.
+//!
+//! Chunk names a bundler computes at run time (webpack's
+//! `"chunk-" + id + ".js"`, a manifest lookup) are out of reach of a literal
+//! reading: only chunks named whole in the bundle's text are followed.
 //!
 //! These are pure functions over fetched text; the check does the fetching
 //! through the scoped client. Exposure of paths such as `/.env` or `/.git`
@@ -9,6 +15,8 @@
 
 use serde::Deserialize;
 use url::Url;
+
+use super::rules::decode_base64_lenient;
 
 use crate::html::scan_tags;
 
@@ -103,6 +111,167 @@ pub fn source_map_url(bundle: &Url, reference: Option<&str>, header: Option<&str
     url.set_query(None);
     let path = format!("{}.map", url.path());
     url.set_path(&path);
+    Some(url)
+}
+
+/// Longest `@import` or `import()` target read.
+const MAX_SPECIFIER: usize = 2048;
+
+/// The bytes of an inline source map (`data:application/json;base64,…`, or
+/// a percent-encoded `data:application/json,…`). `None` for any other URL.
+pub fn inline_source_map(reference: &str) -> Option<Vec<u8>> {
+    let rest = reference.strip_prefix("data:")?;
+    let (meta, payload) = rest.split_once(',')?;
+    let mut params = meta.split(';');
+    let mime = params.next().unwrap_or("").trim().to_ascii_lowercase();
+    if !mime.is_empty() && mime != "application/json" && mime != "text/plain" {
+        return None;
+    }
+    if params.any(|p| p.trim().eq_ignore_ascii_case("base64")) {
+        return Some(decode_base64_lenient(payload.as_bytes()));
+    }
+    Some(percent_decode(payload.as_bytes()))
+}
+
+fn percent_decode(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Stylesheets a stylesheet pulls in with `@import "x.css"` or
+/// `@import url(x.css)`, resolved against its URL, in order without repeats.
+pub fn css_imports(css: &[u8], sheet: &Url) -> Vec<Url> {
+    const MARK: &[u8] = b"@import";
+    let mut out: Vec<Url> = Vec::new();
+    let mut at = 0;
+    while let Some(found) = find_ignore_case(&css[at..], MARK) {
+        let mut i = at + found + MARK.len();
+        at = i;
+        i += skip_space(&css[i..]);
+        let target = if css[i..].len() >= 4 && css[i..i + 4].eq_ignore_ascii_case(b"url(") {
+            i += 4;
+            i += skip_space(&css[i..]);
+            match css.get(i) {
+                Some(q @ (b'"' | b'\'')) => quoted(&css[i + 1..], *q),
+                Some(_) => {
+                    let len = css[i..]
+                        .iter()
+                        .take(MAX_SPECIFIER)
+                        .take_while(|b| **b != b')' && !b.is_ascii_whitespace())
+                        .count();
+                    std::str::from_utf8(&css[i..i + len]).ok()
+                }
+                None => None,
+            }
+        } else {
+            match css.get(i) {
+                Some(q @ (b'"' | b'\'')) => quoted(&css[i + 1..], *q),
+                _ => None,
+            }
+        };
+        if let Some(url) = target.and_then(|t| resolve(sheet, t))
+            && !out.contains(&url)
+        {
+            out.push(url);
+        }
+    }
+    out
+}
+
+/// Lazy chunks a script names whole in a dynamic import with a string
+/// literal (`import("./chunk-3.js")`, `import('/assets/x.mjs')`), resolved
+/// against the script's URL. Bare module names and computed names are left out.
+pub fn lazy_chunks(js: &[u8], script: &Url) -> Vec<Url> {
+    const MARK: &[u8] = b"import(";
+    let mut out: Vec<Url> = Vec::new();
+    let mut at = 0;
+    while let Some(found) = find(&js[at..], MARK) {
+        let start = at + found;
+        at = start + MARK.len();
+        let prev = start.checked_sub(1).map(|p| js[p]);
+        if prev.is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$' | b'.')) {
+            continue;
+        }
+        let mut i = at;
+        i += skip_space(&js[i..]);
+        let Some(q @ (b'"' | b'\'' | b'`')) = js.get(i).copied() else {
+            continue;
+        };
+        let Some(spec) = quoted(&js[i + 1..], q) else {
+            continue;
+        };
+        if q == b'`' && spec.contains("${") {
+            continue;
+        }
+        let relative = ["./", "../", "/", "http://", "https://"]
+            .iter()
+            .any(|p| spec.starts_with(p));
+        let path = spec.split(['?', '#']).next().unwrap_or("");
+        let script_like = path.ends_with(".js") || path.ends_with(".mjs");
+        if !relative || !script_like {
+            continue;
+        }
+        if let Some(url) = resolve(script, spec)
+            && !out.contains(&url)
+        {
+            out.push(url);
+        }
+    }
+    out
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn find_ignore_case(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+fn skip_space(bytes: &[u8]) -> usize {
+    bytes.iter().take_while(|b| b.is_ascii_whitespace()).count()
+}
+
+/// The text up to the closing `quote` (no line breaks, bounded length).
+fn quoted(bytes: &[u8], quote: u8) -> Option<&str> {
+    let len = bytes
+        .iter()
+        .take(MAX_SPECIFIER)
+        .position(|b| *b == quote || *b == b'\n')?;
+    if bytes[len] != quote {
+        return None;
+    }
+    std::str::from_utf8(&bytes[..len]).ok()
+}
+
+fn resolve(base: &Url, target: &str) -> Option<Url> {
+    let target = target.trim();
+    if target.is_empty() || target.starts_with("data:") {
+        return None;
+    }
+    let mut url = base.join(target).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    url.set_fragment(None);
     Some(url)
 }
 
@@ -231,6 +400,66 @@ mod tests {
         assert_eq!(
             source_map_url(&b, Some("data:application/json;base64,e30="), None),
             None
+        );
+    }
+
+    use base64::Engine as _;
+
+    #[test]
+    fn inline_maps_decode_from_base64_or_percent_encoding() {
+        let json = br#"{"version":3,"sources":["a.js"],"sourcesContent":["x"],"mappings":""}"#;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(json);
+        let got = inline_source_map(&format!("data:application/json;charset=utf-8;base64,{b64}"));
+        assert_eq!(got.as_deref(), Some(&json[..]));
+        let pct = inline_source_map("data:application/json,%7B%22version%22%3A3%7D").unwrap();
+        assert_eq!(pct, br#"{"version":3}"#);
+        assert_eq!(inline_source_map("app.js.map"), None);
+        assert_eq!(inline_source_map("data:image/png;base64,AAAA"), None);
+    }
+
+    #[test]
+    fn css_imports_are_read_in_every_form() {
+        let sheet = Url::parse("https://app.example.test/css/main.css").unwrap();
+        let css = br#"@import "base.css"; @IMPORT url('/theme.css') screen;
+            @import url(fonts.css); @import url( "base.css" );
+            .a { content: "@import nothing" }"#;
+        let got: Vec<String> = css_imports(css, &sheet)
+            .iter()
+            .map(|u| u.to_string())
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                "https://app.example.test/css/base.css",
+                "https://app.example.test/theme.css",
+                "https://app.example.test/css/fonts.css",
+            ]
+        );
+        assert!(css_imports(b".a { color: red }", &sheet).is_empty());
+    }
+
+    #[test]
+    fn lazy_chunks_named_literally_are_found_and_computed_ones_are_not() {
+        let js = Url::parse("https://app.example.test/assets/app.js").unwrap();
+        let body = br#"const a = () => import("./chunk-a.js");
+            const b = () => import( '/static/b.mjs?v=2' );
+            const c = () => import(`./c.js`);
+            const d = () => import("react");
+            const e = () => import("./chunk-" + id + ".js");
+            const f = () => import(`./${name}.js`);
+            obj.import("./not-dynamic.js"); reimport("./no.js");
+            __webpack_require__.e(42).then(x);"#;
+        let got: Vec<String> = lazy_chunks(body, &js)
+            .iter()
+            .map(|u| u.to_string())
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                "https://app.example.test/assets/chunk-a.js",
+                "https://app.example.test/static/b.mjs?v=2",
+                "https://app.example.test/assets/c.js",
+            ]
         );
     }
 

@@ -5,11 +5,20 @@
 //! the first 8 KiB) and files over a size cap, and honours an exclusion list
 //! (globs such as `fixtures/`, or paths such as `../shared`) so the project's
 //! own fixtures and peer test data are not reported.
+//!
+//! Every worker thread of `ignore`'s parallel walker reads the files it meets
+//! into one buffer it keeps for the whole walk and scans them itself, so the
+//! walk, the reads and the scans spread over every core with no queue between
+//! them and no allocation per file. A deadline stops the walk early; the
+//! result then says how many files were scanned before it.
 
+use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
 
+use ignore::WalkState;
 use ignore::overrides::OverrideBuilder;
 
 use super::scan::{Origin, Scanner, SecretFinding};
@@ -32,6 +41,8 @@ pub struct WalkOptions {
     pub exclude: Vec<String>,
     /// Worker threads; 0 means one per available core.
     pub threads: usize,
+    /// Stop walking at this instant; the result is then marked incomplete.
+    pub deadline: Option<Instant>,
 }
 
 impl Default for WalkOptions {
@@ -41,6 +52,7 @@ impl Default for WalkOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             exclude: Vec::new(),
             threads: 0,
+            deadline: None,
         }
     }
 }
@@ -69,11 +81,15 @@ pub struct WorktreeScan {
     pub files_scanned: u64,
     pub bytes: u64,
     pub skipped: SkipCounts,
+    /// The deadline came before the walk ended: files after it were not read.
+    pub stopped_at_deadline: bool,
 }
 
 /// Whether the first bytes of a file mark it as binary.
 pub fn looks_binary(data: &[u8]) -> bool {
-    data.iter().take(BINARY_SNIFF).any(|b| *b == 0)
+    // `contains` on bytes is a word-at-a-time search, several times faster
+    // than a byte loop over the sniffed prefix of every file.
+    data[..data.len().min(BINARY_SNIFF)].contains(&0)
 }
 
 /// Resolves `.` and `..` without touching the file system.
@@ -134,10 +150,14 @@ pub fn scan_worktree(
         .parents(options.respect_gitignore)
         .git_global(false)
         .require_git(false)
+        .threads(threads)
         .overrides(overrides)
         .filter_entry(move |entry| {
             if entry.file_name() == ".git" {
                 return false;
+            }
+            if excluded_paths.is_empty() {
+                return true;
             }
             let path = normalize(entry.path());
             !excluded_paths.iter().any(|x| path.starts_with(x))
@@ -148,61 +168,66 @@ pub fn scan_worktree(
     let binary = AtomicU64::new(0);
     let too_large = AtomicU64::new(0);
     let unreadable = AtomicU64::new(0);
+    let stopped = AtomicBool::new(false);
     let found: Mutex<Vec<SecretFinding>> = Mutex::new(Vec::new());
     let max = options.max_file_size;
 
-    // One thread walks (cheap); the others read and scan the files it names.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<PathBuf>(256);
-    let rx = Mutex::new(rx);
-    let walker = builder.build();
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                loop {
-                    let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    let Ok(path) = next else {
-                        break;
-                    };
-                    let Ok(data) = std::fs::read(&path) else {
-                        unreadable.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    };
-                    if looks_binary(&data) {
-                        binary.fetch_add(1, Ordering::Relaxed);
-                        continue;
+    {
+        let (files, bytes, binary, too_large, unreadable, stopped, found, root) = (
+            &files,
+            &bytes,
+            &binary,
+            &too_large,
+            &unreadable,
+            &stopped,
+            &found,
+            &root,
+        );
+        let deadline = options.deadline;
+        builder.build_parallel().run(|| {
+            let mut data: Vec<u8> = Vec::new();
+            Box::new(move |entry| {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    stopped.store(true, Ordering::Relaxed);
+                    return WalkState::Quit;
+                }
+                let Ok(entry) = entry else {
+                    unreadable.fetch_add(1, Ordering::Relaxed);
+                    return WalkState::Continue;
+                };
+                if !entry.file_type().is_some_and(|t| t.is_file()) {
+                    return WalkState::Continue;
+                }
+                match read_capped(entry.path(), max, &mut data) {
+                    FileRead::Text => {}
+                    FileRead::TooLarge => {
+                        too_large.fetch_add(1, Ordering::Relaxed);
+                        return WalkState::Continue;
                     }
-                    files.fetch_add(1, Ordering::Relaxed);
-                    bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
-                    let rel = path.strip_prefix(&root).unwrap_or(&path);
-                    let findings = scanner.scan_bytes(&data, &Origin::file(rel));
-                    if !findings.is_empty() {
-                        found
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .extend(findings);
+                    FileRead::Failed => {
+                        unreadable.fetch_add(1, Ordering::Relaxed);
+                        return WalkState::Continue;
                     }
                 }
-            });
-        }
-
-        for entry in walker {
-            let Ok(entry) = entry else {
-                unreadable.fetch_add(1, Ordering::Relaxed);
-                continue;
-            };
-            if !entry.file_type().is_some_and(|t| t.is_file()) {
-                continue;
-            }
-            if entry.metadata().map(|m| m.len()).unwrap_or(0) > max {
-                too_large.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            if tx.send(entry.into_path()).is_err() {
-                break;
-            }
-        }
-        drop(tx);
-    });
+                if looks_binary(&data) {
+                    binary.fetch_add(1, Ordering::Relaxed);
+                    return WalkState::Continue;
+                }
+                files.fetch_add(1, Ordering::Relaxed);
+                bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+                let path = entry.path();
+                let rel = path.strip_prefix(root).unwrap_or(path);
+                let findings = scanner.scan_bytes(&data, &Origin::file(rel));
+                if !findings.is_empty() {
+                    found
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .extend(findings);
+                }
+                WalkState::Continue
+            })
+        });
+    }
 
     let mut all = found.into_inner().unwrap_or_else(|p| p.into_inner());
     all.sort_by(|a, b| (a.location.sort_key(), a.rule_id).cmp(&(b.location.sort_key(), b.rule_id)));
@@ -217,7 +242,36 @@ pub fn scan_worktree(
             too_large: too_large.into_inner(),
             unreadable: unreadable.into_inner(),
         },
+        stopped_at_deadline: stopped.into_inner(),
     })
+}
+
+/// What reading one file gave.
+enum FileRead {
+    Text,
+    TooLarge,
+    Failed,
+}
+
+/// Reads a file into `buf` (cleared first) unless it is over `max` bytes.
+fn read_capped(path: &Path, max: u64, buf: &mut Vec<u8>) -> FileRead {
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return FileRead::Failed;
+    };
+    let Ok(meta) = file.metadata() else {
+        return FileRead::Failed;
+    };
+    if meta.len() > max {
+        return FileRead::TooLarge;
+    }
+    buf.clear();
+    buf.reserve(meta.len() as usize + 1);
+    // `take` keeps a file that grew since the stat within the cap.
+    match (&mut file).take(max + 1).read_to_end(buf) {
+        Ok(_) if buf.len() as u64 > max => FileRead::TooLarge,
+        Ok(_) => FileRead::Text,
+        Err(_) => FileRead::Failed,
+    }
 }
 
 #[cfg(test)]

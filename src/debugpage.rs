@@ -288,7 +288,10 @@ mod tests {
             ),
             (
                 "Spring (stack trace)",
-                r#"{"status":500,"trace":"java.lang.IllegalStateException: x\n\tat com.a.B.c(B.java:1)"}"#,
+                concat!(
+                    r#"{"status":500,"trace":"java.lang.IllegalStateException: x"#,
+                    r#"\n\tat com.a.B.c(B.java:1)"}"#
+                ),
             ),
             ("ASP.NET", "<h1>Server Error in '/' Application.</h1>"),
             (

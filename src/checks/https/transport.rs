@@ -289,7 +289,8 @@ fn no_https(subject: &str, host: &str, port: u16, e: &NetError) -> Finding {
         NetError::Tls(_) => (
             "https.tls-handshake-failed",
             "the HTTPS port does not complete a TLS 1.2 or 1.3 handshake",
-            "serve TLS 1.2 and 1.3 with a certificate for this host; disable SSLv3, TLS 1.0 and 1.1",
+            "serve TLS 1.2 and 1.3 with a certificate for this host; disable SSLv3, TLS 1.0 \
+             and 1.1",
         ),
         _ => (
             "https.no-https",

@@ -16,8 +16,9 @@
 //! RateLimit headers after 5 requests for one account, counting the account
 //! in lower case and ignoring X-Forwarded-For.
 //!
-//! Input: `/api/signup` crashes (500) on a null byte, accepts a 1 MiB name
-//! and any malformed value, and honours `"role": "owner"`; its twin
+//! Input: `/api/signup` crashes (500, with a framework stack-trace page) on
+//! a null byte, accepts a 1 MiB name and any malformed value, and honours
+//! `"role": "owner"`; its twin
 //! `/api/signup-v2` validates every field and refuses privileged ones.
 //! `/api/join` validates every field but stores a `role` it is sent without
 //! echoing it: only the follow-up read of `/api/accounts/{id}` (its
@@ -159,10 +160,21 @@ fn has_null_byte(v: &serde_json::Value) -> bool {
     }
 }
 
-/// Flawed: crashes on a null byte, stores anything, honours `role`.
+/// Flawed: crashes on a null byte (with Express's development-mode stack
+/// trace page), stores anything, honours `role`.
 async fn signup_flawed(Json(body): Json<serde_json::Value>) -> Response {
     if has_null_byte(&body) {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response();
+        let page = "<!DOCTYPE html><html><head><title>Error</title></head><body><pre>\
+                    TypeError: Cannot read properties of undefined (reading &#39;slug&#39;)\
+                    <br> &nbsp; &nbsp;at createOrg (/srv/app/routes/signup.js:41:23)<br> \
+                    &nbsp; &nbsp;at Layer.handle [as handle_request] \
+                    (/srv/app/node_modules/express/lib/router/layer.js:95:5)</pre></body></html>";
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            page,
+        )
+            .into_response();
     }
     let role = body
         .get("role")

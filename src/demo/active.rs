@@ -432,15 +432,27 @@ async fn preview_escaped(axum::extract::Query(q): axum::extract::Query<NameQuery
     html_page(format!("<!doctype html><h1>Welcome, {escaped}</h1>"))
 }
 
-/// Reset requests per account (lower-cased), for the throttled twin.
+/// Reset requests per client key and account (lower-cased), for the
+/// throttled twin. Keyed by client like the delay schedules, so audits run
+/// side by side against one demo do not spend each other's attempts.
 fn reset_counts() -> &'static Mutex<HashMap<String, u32>> {
     static COUNTS: std::sync::OnceLock<Mutex<HashMap<String, u32>>> = std::sync::OnceLock::new();
     COUNTS.get_or_init(Mutex::default)
 }
 
 /// Correct twin: 5 requests per account, then 429 with the limit headers.
-async fn password_reset(Json(body): Json<serde_json::Value>) -> Response {
-    let email = body["email"].as_str().unwrap_or("").to_lowercase();
+async fn password_reset(
+    headers: axum::http::HeaderMap,
+    Json(body): Json<serde_json::Value>,
+) -> Response {
+    let client = headers
+        .get(CLIENT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let email = format!(
+        "{client}|{}",
+        body["email"].as_str().unwrap_or("").to_lowercase()
+    );
     let count = {
         let mut counts = match reset_counts().lock() {
             Ok(g) => g,

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod checks;
 pub mod cli;
+pub mod debugpage;
 pub mod demo;
 pub mod engine;
 pub mod envfile;

@@ -16,8 +16,9 @@
 //! RateLimit headers after 5 requests for one account, counting the account
 //! in lower case and ignoring X-Forwarded-For.
 //!
-//! Input: `/api/signup` crashes (500) on a null byte, accepts a 1 MiB name
-//! and any malformed value, and honours `"role": "owner"`; its twin
+//! Input: `/api/signup` crashes (500, with a framework stack-trace page) on
+//! a null byte, accepts a 1 MiB name and any malformed value, and honours
+//! `"role": "owner"`; its twin
 //! `/api/signup-v2` validates every field and refuses privileged ones.
 //! `/api/join` validates every field but stores a `role` it is sent without
 //! echoing it: only the follow-up read of `/api/accounts/{id}` (its
@@ -159,10 +160,21 @@ fn has_null_byte(v: &serde_json::Value) -> bool {
     }
 }
 
-/// Flawed: crashes on a null byte, stores anything, honours `role`.
+/// Flawed: crashes on a null byte (with Express's development-mode stack
+/// trace page), stores anything, honours `role`.
 async fn signup_flawed(Json(body): Json<serde_json::Value>) -> Response {
     if has_null_byte(&body) {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response();
+        let page = "<!DOCTYPE html><html><head><title>Error</title></head><body><pre>\
+                    TypeError: Cannot read properties of undefined (reading &#39;slug&#39;)\
+                    <br> &nbsp; &nbsp;at createOrg (/srv/app/routes/signup.js:41:23)<br> \
+                    &nbsp; &nbsp;at Layer.handle [as handle_request] \
+                    (/srv/app/node_modules/express/lib/router/layer.js:95:5)</pre></body></html>";
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            page,
+        )
+            .into_response();
     }
     let role = body
         .get("role")
@@ -420,15 +432,27 @@ async fn preview_escaped(axum::extract::Query(q): axum::extract::Query<NameQuery
     html_page(format!("<!doctype html><h1>Welcome, {escaped}</h1>"))
 }
 
-/// Reset requests per account (lower-cased), for the throttled twin.
+/// Reset requests per client key and account (lower-cased), for the
+/// throttled twin. Keyed by client like the delay schedules, so audits run
+/// side by side against one demo do not spend each other's attempts.
 fn reset_counts() -> &'static Mutex<HashMap<String, u32>> {
     static COUNTS: std::sync::OnceLock<Mutex<HashMap<String, u32>>> = std::sync::OnceLock::new();
     COUNTS.get_or_init(Mutex::default)
 }
 
 /// Correct twin: 5 requests per account, then 429 with the limit headers.
-async fn password_reset(Json(body): Json<serde_json::Value>) -> Response {
-    let email = body["email"].as_str().unwrap_or("").to_lowercase();
+async fn password_reset(
+    headers: axum::http::HeaderMap,
+    Json(body): Json<serde_json::Value>,
+) -> Response {
+    let client = headers
+        .get(CLIENT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let email = format!(
+        "{client}|{}",
+        body["email"].as_str().unwrap_or("").to_lowercase()
+    );
     let count = {
         let mut counts = match reset_counts().lock() {
             Ok(g) => g,

@@ -124,12 +124,14 @@ pub fn rate_limit() -> Vec<Expected> {
     vec![expect("rate_limit", "login", "rate_limit.not-throttled")]
 }
 
-/// The `input` part: the flawed signup, lookup and preview, and `join`,
-/// whose stored role only the follow-up read shows; their twins (`signup
-/// v2`, `org lookup`, `profile preview (escaped)`) have no finding.
+/// The `input` part: the flawed signup (its crash is a stack-trace page),
+/// lookup and preview, and `join`, whose stored role only the follow-up
+/// read shows; their twins (`signup v2`, `org lookup`, `profile preview
+/// (escaped)`) have no finding, and the lookup's plain 500 is no debug page.
 pub fn input() -> Vec<Expected> {
     [
         ("signup", "input.server-error"),
+        ("signup", "input.debug-page"),
         ("signup", "input.invalid-accepted"),
         ("signup", "input.mass-assignment"),
         ("join", "input.mass-assignment"),

@@ -56,6 +56,33 @@ pub fn render(card: &Scorecard) -> String {
             ));
         }
     }
+    let created = super::table::created_objects(card);
+    if !created.is_empty() {
+        out.push_str(
+            "\n## Created during the audit\n\nThe audit's write probes may have created \
+             these objects; clean them up.\n\n",
+        );
+        for c in &created {
+            let mut shown: Vec<String> = c
+                .lines
+                .iter()
+                .map(|l| format!("`{}`", l.replace('`', "'")))
+                .collect();
+            if c.total > c.lines.len() {
+                shown.push(format!(
+                    "and {} more (JSON output: measurements.created)",
+                    c.total - c.lines.len()
+                ));
+            }
+            out.push_str(&format!(
+                "- {} / {} ({}): {}\n",
+                c.check,
+                escape(&c.subject),
+                c.total,
+                escape(&shown.join("; "))
+            ));
+        }
+    }
     let r = &card.run;
     out.push_str(&format!(
         "\n---\n{} requests sent, peak {}/s, {} ms.\n",

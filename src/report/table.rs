@@ -1,5 +1,6 @@
 //! The terminal table: one row per check and subject, then each finding with
-//! its evidence and fix path, then the run figures.
+//! its evidence and fix path, then what the audit may have created (so it
+//! can be cleaned up), then the run figures.
 
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
@@ -77,6 +78,29 @@ pub fn render(card: &Scorecard, colour: bool) -> String {
         }
     }
 
+    let created = created_objects(card);
+    if !created.is_empty() {
+        out.push_str("\nCreated during the audit (clean these up)\n");
+        for c in &created {
+            out.push_str(&format!(
+                "\n  {} / {}: {} object{}\n",
+                c.check,
+                c.subject,
+                c.total,
+                if c.total == 1 { "" } else { "s" }
+            ));
+            for line in &c.lines {
+                out.push_str(&format!("    {line}\n"));
+            }
+            if c.total > c.lines.len() {
+                out.push_str(&format!(
+                    "    and {} more (JSON output: measurements.created)\n",
+                    c.total - c.lines.len()
+                ));
+            }
+        }
+    }
+
     let r = &card.run;
     if r.suppressed_findings > 0 {
         out.push_str(&format!(
@@ -120,6 +144,70 @@ pub fn gate_note(card: &Scorecard) -> String {
         130 => " (exit 130: interrupted)".to_string(),
         other => format!(" (exit {other})"),
     }
+}
+
+/// Most created objects shown per row; the JSON output has them all.
+pub const CREATED_SHOWN: usize = 10;
+
+/// The objects one subject row lists as possibly created by the audit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedObjects {
+    pub check: String,
+    pub subject: String,
+    /// How many the row lists.
+    pub total: usize,
+    /// The first few, one line each: `id 7 (HTTP 201): test values`.
+    pub lines: Vec<String>,
+}
+
+/// Every row's `created` measurement (written by checks that send writes),
+/// in scorecard order. Shared by the table and Markdown renderers.
+pub fn created_objects(card: &Scorecard) -> Vec<CreatedObjects> {
+    let mut out = Vec::new();
+    for check in &card.checks {
+        for row in &check.subjects {
+            let Some(items) = row
+                .measurements
+                .get("created")
+                .and_then(|v| v.as_array())
+                .filter(|a| !a.is_empty())
+            else {
+                continue;
+            };
+            out.push(CreatedObjects {
+                check: check.id.clone(),
+                subject: row.subject.clone(),
+                total: items.len(),
+                lines: items.iter().take(CREATED_SHOWN).map(created_line).collect(),
+            });
+        }
+    }
+    out
+}
+
+/// One created object: its id (when the answer had one), the status and the
+/// test values that identify it.
+fn created_line(item: &serde_json::Value) -> String {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut line = match item.get("id").filter(|v| !v.is_null()) {
+        Some(id) => format!("id {}", clip(&text(id), 60)),
+        None => "no id in the answer".to_string(),
+    };
+    if let Some(status) = item.get("status").and_then(|v| v.as_u64()) {
+        line.push_str(&format!(" (HTTP {status})"));
+    }
+    let values: Vec<String> = item
+        .get("test_values")
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().map(|v| clip(&text(v), 80)).collect())
+        .unwrap_or_default();
+    if !values.is_empty() {
+        line.push_str(&format!(": {}", values.join(", ")));
+    }
+    line
 }
 
 fn summarise_codes(row: &super::model::SubjectRow) -> String {

@@ -68,7 +68,13 @@ impl Check for HttpsCheck {
                     false,
                 );
             }
-            plan = plan.step(&subject, "TLS handshake (version, cipher, chain)", 1, false);
+            plan = plan.step(
+                &subject,
+                "TLS handshake (version, cipher, chain); if it fails, one plain-HTTP GET to \
+                 tell a port without TLS",
+                2,
+                false,
+            );
             if s.legacy_tls_probe {
                 plan = plan.step(&subject, "raw TLS 1.0 and 1.1 ClientHello probes", 2, false);
             }

@@ -1,12 +1,15 @@
 //! TLS of an HTTPS origin: does it speak TLS 1.2+, refuse TLS 1.0/1.1, and
-//! present a chain that verifies for the host with enough time left?
+//! present a chain that verifies for the host with enough time left? When
+//! the handshake fails, one plain-HTTP request to the same port tells a
+//! port that serves no TLS at all (a common slip: an `http://` base URL, or
+//! the app's own port) from a broken or legacy TLS server.
 
 use serde_json::{Map, Value};
 
 use super::names::{KeyKind, SanName, cert_covers, leaf_summary};
 use crate::engine::Context;
 use crate::net::legacy_tls::{self, LegacyVersion};
-use crate::net::{NetError, TlsInfo};
+use crate::net::{HttpRequest, NetError, TlsInfo};
 use crate::profile::{HttpsOrigin, HttpsSettings};
 use crate::report::model::{Finding, Outcome, Severity};
 
@@ -28,6 +31,14 @@ pub async fn audit(ctx: &Context, origin: &HttpsOrigin, subject: &str) -> TlsPar
     let info = match ctx.net.tls_probe(&host, port).await {
         Ok(info) => info,
         Err(e) => {
+            if matches!(e, NetError::Tls(_))
+                && let Some(finding) = plain_http(ctx, origin, subject, &host, port, &e).await
+            {
+                part.findings.push(finding);
+                part.measurements
+                    .insert("plain_http_port".into(), Value::Bool(true));
+                return part;
+            }
             part.findings.push(no_https(subject, &host, port, &e));
             // Something answered but not with TLS 1.2+: maybe only a legacy version.
             if matches!(e, NetError::Tls(_)) && settings.legacy_tls_probe {
@@ -278,7 +289,8 @@ fn no_https(subject: &str, host: &str, port: u16, e: &NetError) -> Finding {
         NetError::Tls(_) => (
             "https.tls-handshake-failed",
             "the HTTPS port does not complete a TLS 1.2 or 1.3 handshake",
-            "serve TLS 1.2 and 1.3 with a certificate for this host; disable SSLv3, TLS 1.0 and 1.1",
+            "serve TLS 1.2 and 1.3 with a certificate for this host; disable SSLv3, TLS 1.0 \
+             and 1.1",
         ),
         _ => (
             "https.no-https",
@@ -290,6 +302,45 @@ fn no_https(subject: &str, host: &str, port: u16, e: &NetError) -> Finding {
         .at(format!("{host}:{port}"))
         .evidence(format!("TLS to {host}:{port}: {e}"))
         .fix(fix)
+}
+
+/// After a failed handshake: does the port answer a plain-HTTP request? If
+/// so the server has no TLS there (rustls saw `HTTP/...` where a TLS record
+/// should be, "corrupt message"), which is a missing HTTPS, not an old one.
+async fn plain_http(
+    ctx: &Context,
+    origin: &HttpsOrigin,
+    subject: &str,
+    host: &str,
+    port: u16,
+    tls_error: &NetError,
+) -> Option<Finding> {
+    let mut url = origin.url.clone();
+    url.set_scheme("http").ok()?;
+    url.set_port(Some(port)).ok()?;
+    url.set_path("/");
+    url.set_query(None);
+    let answer = ctx.net.send(HttpRequest::get(url.clone())).await.ok()?;
+    Some(
+        Finding::new(
+            "https.no-https",
+            Severity::Critical,
+            Outcome::Fail,
+            subject,
+            "no TLS on this port: the server answered plain HTTP",
+        )
+        .at(format!("{host}:{port}"))
+        .evidence(format!(
+            "TLS to {host}:{port}: {tls_error}; a plain-HTTP GET {url} on the same port was \
+             answered HTTP {}",
+            answer.status
+        ))
+        .fix(
+            "serve HTTPS on this port (TLS 1.2+ with a certificate for this host, usually at \
+             a reverse proxy on 443) and redirect plain HTTP to it; if HTTPS is served \
+             elsewhere, list that URL in [checks.https] origins",
+        ),
+    )
 }
 
 fn certificate_rejected(subject: &str, reason: &str) -> Finding {

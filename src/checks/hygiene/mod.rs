@@ -181,6 +181,7 @@ async fn audit_origin(ctx: &Context, origin: &Url) -> SubjectRow {
     let mut baseline: Option<HttpResponse> = None;
     let mut debug_pages: Vec<String> = Vec::new();
     let mut first_debug_url = None;
+    let mut console = false;
     for base in s.error_bases.iter().filter(|b| subject_of(b) == subject) {
         let segment = random_segment();
         let probes = [
@@ -195,25 +196,39 @@ async fn audit_origin(ctx: &Context, origin: &Url) -> SubjectRow {
             if what == "404" && base == origin {
                 baseline = Some(r.clone());
             }
-            if let Some(page) = errors::debug_page(&r.text()) {
+            if let Some(page) = crate::debugpage::detect(&r.text()) {
                 if first_debug_url.is_none() {
                     first_debug_url = Some(url.to_string());
                 }
+                console |= page.console;
                 debug_pages.push(format!(
                     "{what} request {url} -> {}, stack trace or debug page of {} (`{}`)",
-                    r.status, page.framework, page.snippet
+                    r.status,
+                    page.describe(),
+                    page.snippet
                 ));
             }
         }
     }
     if let Some(at) = first_debug_url {
+        let (severity, title) = if console {
+            (
+                Severity::Critical,
+                "error pages carry a debugger console that runs code on the server",
+            )
+        } else {
+            (
+                Severity::High,
+                "error pages show a stack trace or framework debug page",
+            )
+        };
         findings.push(
             Finding::new(
                 "hygiene.stack-trace",
-                Severity::High,
+                severity,
                 Outcome::Fail,
                 &subject,
-                "error pages show a stack trace or framework debug page",
+                title,
             )
             .at(at)
             .evidence(debug_pages.join("; "))

@@ -29,8 +29,10 @@ use rand::seq::SliceRandom;
 use regex::Regex;
 use serde_json::{Map, Value, json};
 
+use crate::checks::access::request::encode_body;
 use crate::checks::access::sessions::Credential;
 use crate::checks::active::{build_request_with, credential_for, logins_needed, params_for};
+use crate::debugpage::{self, DebugPage};
 use crate::engine::{Check, CheckMeta, Context, Plan};
 use crate::net::{HttpRequest, HttpResponse, NetError};
 use crate::profile::Profile;
@@ -51,6 +53,7 @@ impl Check for InputCheck {
     fn codes(&self) -> &'static [&'static str] {
         &[
             "input.database-error",
+            "input.debug-page",
             "input.invalid-accepted",
             "input.mass-assignment",
             "input.reflected-markup",
@@ -64,8 +67,9 @@ impl Check for InputCheck {
             id: "input",
             title: "Input validation of onboarding endpoints",
             verifies: "invalid, hostile and privileged input is rejected with a 4xx",
-            criterion: "no 5xx or database error text, no 2xx for a value its kind makes \
-                        invalid, no unescaped echo of markup, no privileged field taking effect",
+            criterion: "no 5xx, database error text or framework debug page, no 2xx for a \
+                        value its kind makes invalid, no unescaped echo of markup, no \
+                        privileged field taking effect",
             class: Class::Active,
             read_only: false,
         }
@@ -273,7 +277,12 @@ fn probes(profile: &Profile, e: &Endpoint, marker: &str) -> Vec<Probe> {
                 .get(field)
                 .map(|k| FieldKind::parse(k))
                 .unwrap_or(FieldKind::Unknown);
-            for m in mutations::for_field(kind, marker) {
+            let cases = if e.form {
+                mutations::for_form_field(kind, marker)
+            } else {
+                mutations::for_field(kind, marker)
+            };
+            for m in cases {
                 out.push(Probe::new(Part::Body(field.clone()), m));
             }
         }
@@ -286,16 +295,25 @@ fn probes(profile: &Profile, e: &Endpoint, marker: &str) -> Vec<Probe> {
         let mut p = Probe::new(Part::Whole, whole("wrong content type (text/plain)"));
         p.content_type = Some("text/plain");
         out.push(p);
-        let mut p = Probe::new(Part::Whole, whole("JSON nested 10,000 levels deep"));
-        p.raw_body = Some(format!(
-            "{{\"nested\":{}{}}}",
-            "[".repeat(10_000),
-            "]".repeat(10_000)
-        ));
-        out.push(p);
-        let mut p = Probe::new(Part::Whole, whole("array of 100,000 items"));
-        p.raw_body = Some(format!("{{\"items\":[{}0]}}", "0,".repeat(99_999)));
-        out.push(p);
+        if e.form {
+            let mut p = Probe::new(Part::Whole, whole("malformed percent-encoding"));
+            p.raw_body = Some("a=%zz&%E0%A4%A=1&=&&b".to_string());
+            out.push(p);
+            let mut p = Probe::new(Part::Whole, whole("20,000 repeated fields"));
+            p.raw_body = Some("items=0&".repeat(20_000));
+            out.push(p);
+        } else {
+            let mut p = Probe::new(Part::Whole, whole("JSON nested 10,000 levels deep"));
+            p.raw_body = Some(format!(
+                "{{\"nested\":{}{}}}",
+                "[".repeat(10_000),
+                "]".repeat(10_000)
+            ));
+            out.push(p);
+            let mut p = Probe::new(Part::Whole, whole("array of 100,000 items"));
+            p.raw_body = Some(format!("{{\"items\":[{}0]}}", "0,".repeat(99_999)));
+            out.push(p);
+        }
         let mut p = Probe::new(Part::Whole, whole("duplicate submission of unique values"));
         p.duplicate = true;
         out.push(p);
@@ -371,25 +389,48 @@ fn email_domain(profile: &Profile, e: &Endpoint, body: &Map<String, Value>) -> S
         .unwrap_or_else(|| "example.invalid".to_string())
 }
 
-/// Text in a response that shows a database error leaked through.
+/// Text in a response that shows a database error leaked through: driver
+/// exception names and the database's own syntax-error sentences, for the
+/// usual engines (SQLite, PostgreSQL, MySQL/MariaDB, SQL Server, Oracle) and
+/// the layers in front of them (SQLAlchemy, PDO, JDBC/Hibernate, Sequelize).
 fn database_error(text: &str) -> Option<String> {
     static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
     let re = RE
         .get_or_init(|| {
             let signatures = [
-                r"you have an error in your sql syntax",
-                r"sqlstate\[",
+                // SQLAlchemy and the Python drivers.
+                r"sqlalchemy\.exc\.\w+",
+                r"sqlite3\.\w*(error|warning)\b",
+                r"psycopg2?\.(errors\.)?\w+",
+                r"(mysqldb|pymysql|mysql\.connector)\.\w*error",
+                // SQLite.
                 r"sqlite_error",
-                r"sqlite3::",
-                r"syntax error at or near",
-                r"unterminated quoted string",
-                r"pg::\w+error",
-                r"psycopg2?\.",
-                r"ora-\d{5}",
-                r"mysql_fetch",
-                r"odbc driver",
-                r"unclosed quotation mark",
+                r"sqlite3::\w+",
                 r"near \S+: syntax error",
+                // PostgreSQL.
+                r"syntax error at or near",
+                r"unterminated quoted string at or near",
+                r"pg::\w+error",
+                r"org\.postgresql\.util\.psqlexception",
+                // PHP PDO and the SQLSTATE codes every ANSI driver reports.
+                r"pdoexception",
+                r"sqlstate\[\w{5}\]",
+                r"sqlstate[ =:]+[0-9a-z]{5}\b",
+                // MySQL and MariaDB.
+                r"you have an error in your sql syntax",
+                r"check the manual that (corresponds to|fits) your (mysql|mariadb)",
+                r"mysql_fetch|mysqli?_\w+\(\)",
+                r"com\.mysql\.\w+",
+                // SQL Server.
+                r"unclosed quotation mark after the character string",
+                r"incorrect syntax near",
+                r"system\.data\.sqlclient\.sqlexception",
+                r"odbc (sql server )?driver",
+                // Oracle.
+                r"\bora-\d{5}\b",
+                r"quoted string not properly terminated",
+                // JDBC, Hibernate, Sequelize.
+                r"java\.sql\.sql\w*exception",
                 r"org\.hibernate",
                 r"sequelizedatabaseerror",
             ];
@@ -478,10 +519,10 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint, index: u64) -> SubjectRow {
         None,
         baseline_body
             .as_ref()
-            .map(|(b, _)| Bytes::from(Value::Object(b.clone()).to_string())),
+            .map(|(b, _)| Bytes::from(encode(e, b.clone()))),
         credential.as_ref(),
     ) {
-        Ok(r) => r,
+        Ok(r) => in_encoding_of(e, r),
         Err(reason) => return SubjectRow::skip(&subject, reason),
     };
     let location = location_of(&baseline_req);
@@ -512,6 +553,8 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint, index: u64) -> SubjectRow {
     );
     let baseline_ok = (200..400).contains(&baseline.status);
     let baseline_time = baseline.elapsed;
+    let mut debug = DebugPages::default();
+    debug.judge("the baseline request", &baseline);
 
     let mut evidence: Evidence = BTreeMap::new();
     let mut reads = ReadBacks::default();
@@ -550,6 +593,7 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint, index: u64) -> SubjectRow {
         };
         answered += 1;
         note_created(e, &r, used.as_ref(), &mut created);
+        debug.judge(&probe.mutation.name, &r);
         judge(
             probe,
             &r,
@@ -604,10 +648,11 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint, index: u64) -> SubjectRow {
             format!("none of the {} mutation requests was answered", sent - 1),
         );
     }
-    let findings = evidence
+    let mut findings: Vec<Finding> = evidence
         .into_iter()
         .map(|((code, part), items)| finding(code, &subject, &part, &location, &items))
         .collect();
+    findings.extend(debug.finding(&subject, &location));
     let mut row = SubjectRow::judged(&subject, findings);
     row.reason = Some(format!(
         "{sent} requests (baseline HTTP {}), seed {} (repeat with [checks.input] seed = {}){}",
@@ -618,7 +663,7 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint, index: u64) -> SubjectRow {
             String::new()
         } else {
             format!(
-                "; {} objects may have been created (measurements.created)",
+                "; {} objects may have been created (listed in the report)",
                 created.len()
             )
         }
@@ -638,6 +683,79 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint, index: u64) -> SubjectRow {
         );
     }
     row
+}
+
+/// Framework debug pages in the endpoint's 4xx/5xx answers: one finding per
+/// endpoint (debug mode is the app's setting, not a field's).
+#[derive(Debug, Default)]
+struct DebugPages {
+    /// The first page seen, which names the framework.
+    first: Option<DebugPage>,
+    /// Some page offered a code console.
+    console: bool,
+    /// `case -> HTTP status` of each answer that was a debug page.
+    seen: Vec<String>,
+}
+
+impl DebugPages {
+    fn judge(&mut self, case: &str, r: &HttpResponse) {
+        if r.status < 400 {
+            return;
+        }
+        let Some(page) = debugpage::detect(&r.text()) else {
+            return;
+        };
+        self.console |= page.console;
+        self.seen.push(format!(
+            "{case} -> HTTP {}: {} (`{}`)",
+            r.status,
+            page.describe(),
+            page.snippet
+        ));
+        if self.first.is_none() || (page.console && !self.first.as_ref().is_some_and(|f| f.console))
+        {
+            self.first = Some(page);
+        }
+    }
+
+    fn finding(&self, subject: &str, location: &str) -> Option<Finding> {
+        let page = self.first.as_ref()?;
+        let (severity, title) = if self.console {
+            (
+                Severity::Critical,
+                format!(
+                    "error answers are the {} page with a console that runs code on the \
+                     server (remote code execution)",
+                    page.framework
+                ),
+            )
+        } else {
+            (
+                Severity::High,
+                format!(
+                    "error answers are a framework debug page ({}): stack traces and \
+                     internals leak",
+                    page.framework
+                ),
+            )
+        };
+        let shown: Vec<&str> = self.seen.iter().take(4).map(String::as_str).collect();
+        let mut evidence = shown.join("; ");
+        if self.seen.len() > shown.len() {
+            evidence.push_str(&format!("; and {} more", self.seen.len() - shown.len()));
+        }
+        Some(
+            Finding::new("input.debug-page", severity, Outcome::Fail, subject, title)
+                .at(location)
+                .evidence(evidence)
+                .fix(
+                    "Turn debug mode off in production (Flask: debug=False and no \
+                     FLASK_DEBUG; Django: DEBUG = False; Laravel: APP_DEBUG=false; Rails: \
+                     consider_all_requests_local = false and no web-console; Symfony: \
+                     APP_ENV=prod) and serve a generic error page; log details server-side.",
+                ),
+        )
+    }
 }
 
 /// Follow-up reads of written objects, for the row's measurements.
@@ -710,14 +828,21 @@ async fn read_back(
                         }
                     })?,
             };
-            build_request_with(
-                profile,
+            let body = reader
+                .body
+                .as_ref()
+                .map(|t| Bytes::from(encode_body(reader, &t.render()).1));
+            in_encoding_of(
                 reader,
-                &params,
-                Some(&query),
-                None,
-                credential.as_ref(),
-            )?
+                build_request_with(
+                    profile,
+                    reader,
+                    &params,
+                    Some(&query),
+                    body,
+                    credential.as_ref(),
+                )?,
+            )
         }
         None => {
             let location = written
@@ -775,12 +900,15 @@ fn build_probe(
             (_, _, Some(raw)) => raw.clone(),
             (_, Some((field, value)), _) => {
                 base.insert(field.clone(), value.clone());
-                Value::Object(base).to_string()
+                encode(e, base)
+            }
+            (Part::Body(field), None, None) if e.form => {
+                mutations::form_body_with(&base, field, &probe.mutation.value)
             }
             (Part::Body(field), None, None) => {
                 mutations::body_with(&base, field, &probe.mutation.value)
             }
-            _ => Value::Object(base).to_string(),
+            _ => encode(e, base),
         });
     }
     let text_of = |r: &Replacement| match r {
@@ -800,20 +928,40 @@ fn build_probe(
         }
         _ => {}
     }
-    let mut req = build_request_with(
-        &ctx.profile,
+    let mut req = in_encoding_of(
         e,
-        &params,
-        Some(&query),
-        body_text.map(Bytes::from),
-        credential,
-    )?;
+        build_request_with(
+            &ctx.profile,
+            e,
+            &params,
+            Some(&query),
+            body_text.map(Bytes::from),
+            credential,
+        )?,
+    );
     if let Some(ct) = probe.content_type {
         req.headers
             .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
         req = req.header("content-type", ct);
     }
     Ok((req, used))
+}
+
+/// A body in the endpoint's own encoding: JSON, or form fields for `form = {...}`.
+fn encode(e: &Endpoint, body: Map<String, Value>) -> String {
+    encode_body(e, &Value::Object(body)).1
+}
+
+/// Gives a request with a body the endpoint's own content type (the shared
+/// builder labels every body JSON).
+pub fn in_encoding_of(e: &Endpoint, mut req: HttpRequest) -> HttpRequest {
+    if !e.form || req.body.is_none() {
+        return req;
+    }
+    let (content_type, _) = encode_body(e, &Value::Null);
+    req.headers
+        .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+    req.header("content-type", content_type)
 }
 
 /// Lists a 2xx answer of a writing endpoint as a possibly created object.
@@ -906,9 +1054,9 @@ fn finding(code: &str, subject: &str, part: &Part, location: &str, items: &[Stri
         "input.database-error" => (
             Severity::High,
             Outcome::Fail,
-            "leaks a database error for crafted input",
-            "Use parameterised queries and return a generic error; never send driver \
-             messages to the client.",
+            "a database error leaked for crafted input (possible SQL injection)",
+            "Use parameterised queries (never build SQL from request text) and return a \
+             generic error; never send driver messages to the client.",
         ),
         "input.reflected-markup" => (
             Severity::Critical,
@@ -967,11 +1115,61 @@ mod tests {
 
     #[test]
     fn database_errors_are_recognised_both_ways() {
-        assert!(database_error("SQLITE_ERROR: near \"'\": syntax error").is_some());
-        assert!(database_error("ERROR: syntax error at or near \"'\"").is_some());
-        assert!(database_error("You have an error in your SQL syntax; check").is_some());
-        assert!(database_error("{\"error\":\"name must be 1-100 characters\"}").is_none());
-        assert!(database_error("Syntax of the slug is invalid").is_none());
+        for (text, want) in [
+            ("SQLITE_ERROR: near \"'\": syntax error", "SQLITE_ERROR"),
+            (
+                "ERROR: syntax error at or near \"'\"",
+                "syntax error at or near",
+            ),
+            (
+                "You have an error in your SQL syntax; check",
+                "You have an error",
+            ),
+            (
+                "<title>sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) \
+                 unrecognized token: \"'\"</title>",
+                "sqlalchemy.exc.OperationalError",
+            ),
+            (
+                "sqlite3.OperationalError: unrecognized token",
+                "sqlite3.OperationalError",
+            ),
+            (
+                "psycopg2.errors.SyntaxError: syntax error at or near",
+                "psycopg2.errors.SyntaxError",
+            ),
+            (
+                "PDOException: SQLSTATE[42000]: Syntax error or access violation",
+                "PDOException",
+            ),
+            ("SQLSTATE[42601]: Syntax error", "SQLSTATE[42601]"),
+            (
+                "ORA-01756: quoted string not properly terminated",
+                "ORA-01756",
+            ),
+            (
+                "check the manual that corresponds to your MariaDB server version for \
+                 the right syntax to use near 'x' at line 1",
+                "check the manual that corresponds to your MariaDB",
+            ),
+            (
+                "Unclosed quotation mark after the character string 'x'.",
+                "Unclosed quotation mark after the character string",
+            ),
+        ] {
+            let got = database_error(text).unwrap_or_else(|| panic!("missed: {text}"));
+            assert!(got.starts_with(want), "{text}: {got}");
+        }
+        for text in [
+            "{\"error\":\"name must be 1-100 characters\"}",
+            "Syntax of the slug is invalid",
+            "{\"message\":\"The SQL reporting feature is in beta; ask support\"}",
+            "<p>We store data in PostgreSQL and SQLite; quotes are fine in names.</p>",
+            "{\"error\":\"invalid query parameter `sort`\"}",
+            "Order ORA-1234 shipped",
+        ] {
+            assert_eq!(database_error(text), None, "{text}");
+        }
     }
 
     #[test]

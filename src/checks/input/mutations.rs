@@ -185,6 +185,64 @@ pub fn for_field(kind: FieldKind, marker_text: &str) -> Vec<Mutation> {
     out
 }
 
+/// Cases that test JSON's types (null, numbers, arrays, objects): a form
+/// body has only text, so they do not apply to it.
+const JSON_TYPE_CASES: &[&str] = &[
+    "null",
+    "wrong JSON type",
+    "array instead of a value",
+    "object instead of a value",
+];
+
+/// Every mutation of one form-encoded (`application/x-www-form-urlencoded`)
+/// field of `kind`: the JSON type cases are left out, numbers are sent as
+/// text, and the lone surrogate becomes bytes that are not UTF-8 at all.
+pub fn for_form_field(kind: FieldKind, marker_text: &str) -> Vec<Mutation> {
+    for_field(kind, marker_text)
+        .into_iter()
+        .filter(|m| !JSON_TYPE_CASES.contains(&m.name.as_str()))
+        .map(|mut m| {
+            m.value = match m.value {
+                Replacement::Raw(_) if m.name == "lone surrogate escape" => {
+                    m.name = "invalid UTF-8 bytes".into();
+                    Replacement::Raw("audit%ED%A0%80bot".into())
+                }
+                Replacement::Raw(text) => s(text),
+                Replacement::Json(Value::Number(n)) => s(n.to_string()),
+                other => other,
+            };
+            m
+        })
+        .collect()
+}
+
+/// Renders a form body with `field` replaced (or removed); a `Raw` value is
+/// placed as given, already percent-encoded.
+pub fn form_body_with(
+    base: &serde_json::Map<String, Value>,
+    field: &str,
+    r: &Replacement,
+) -> String {
+    const RAW: &str = "readinessrawformvalue";
+    let mut map = base.clone();
+    match r {
+        Replacement::Missing => {
+            map.remove(field);
+        }
+        Replacement::Json(v) => {
+            map.insert(field.to_string(), v.clone());
+        }
+        Replacement::Raw(_) => {
+            map.insert(field.to_string(), Value::String(RAW.to_string()));
+        }
+    }
+    let text = crate::checks::access::sessions::form_encode(&Value::Object(map));
+    match r {
+        Replacement::Raw(raw) => text.replacen(RAW, raw, 1),
+        _ => text,
+    }
+}
+
 /// Mutations of a path segment or query value (judged by 5xx, error text
 /// and echo only: what a lookup may accept is not known).
 pub fn for_path_or_query(marker_text: &str) -> Vec<Mutation> {
@@ -263,6 +321,37 @@ mod tests {
         assert!(mib(&name));
         assert!(!mib(&for_field(FieldKind::Unknown, "<m>")));
         assert!(email.iter().any(|m| m.name == "email with two @"));
+    }
+
+    #[test]
+    fn form_fields_get_text_cases_only() {
+        let form = for_form_field(FieldKind::Number, "<m>");
+        let names: Vec<&str> = form.iter().map(|m| m.name.as_str()).collect();
+        for json_only in JSON_TYPE_CASES {
+            assert!(!names.contains(json_only), "{json_only} in {names:?}");
+        }
+        assert!(names.contains(&"missing") && names.contains(&"empty string"));
+        assert!(names.contains(&"overlong 1 KiB") && names.contains(&"invalid UTF-8 bytes"));
+        assert!(
+            form.iter()
+                .all(|m| !matches!(&m.value, Replacement::Json(v) if !v.is_string())),
+            "form values are text"
+        );
+        let json = for_field(FieldKind::Number, "<m>");
+        assert_eq!(json.len(), form.len() + JSON_TYPE_CASES.len());
+    }
+
+    #[test]
+    fn form_bodies_are_encoded_with_the_field_replaced() {
+        let base: serde_json::Map<String, Value> =
+            serde_json::from_str(r#"{"email":"a@b.test","name":"A B"}"#).unwrap();
+        let text = form_body_with(&base, "name", &s("x&y=z"));
+        assert!(text.contains("email=a%40b.test"), "{text}");
+        assert!(text.contains("name=x%26y%3Dz"), "{text}");
+        let raw = form_body_with(&base, "name", &Replacement::Raw("a%ED%A0%80".into()));
+        assert!(raw.contains("name=a%ED%A0%80"), "{raw}");
+        let gone = form_body_with(&base, "name", &Replacement::Missing);
+        assert_eq!(gone, "email=a%40b.test");
     }
 
     #[test]

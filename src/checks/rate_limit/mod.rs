@@ -10,7 +10,10 @@
 //! An endpoint that needs a session (an OTP step after login) is probed only
 //! with an identity marked `throwaway` (wrong attempts could lock it); one
 //! that logs in uses the audit's shared, memoised login, and a failed login
-//! makes the row an `error` naming the identity.
+//! makes the row an `error` naming the identity. Bodies are sent in the
+//! endpoint's own encoding (JSON, or form fields for `form = {...}`), and
+//! every account a signup attempt may have created is listed in the row's
+//! `created` measurement (shown in the report) so it can be cleaned up.
 
 pub mod config;
 
@@ -20,9 +23,11 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::checks::access::request::encode_body;
 use crate::checks::active::{
     build_request_with, credential_for, identity_for, logins_needed, params_for,
 };
+use crate::checks::input::in_encoding_of;
 use crate::engine::{Check, CheckMeta, Context, Plan};
 use crate::net::{HttpRequest, HttpResponse, NetError};
 use crate::profile::Profile;
@@ -197,7 +202,7 @@ fn limit_headers(r: &HttpResponse) -> Vec<String> {
         .collect()
 }
 
-/// The body of one wrong attempt.
+/// The body of one wrong attempt, in the endpoint's own encoding.
 fn attempt_body(e: &Endpoint, field: &str, account: &str, wrong: &str) -> Bytes {
     let mut body = e
         .body
@@ -212,7 +217,32 @@ fn attempt_body(e: &Endpoint, field: &str, account: &str, wrong: &str) -> Bytes 
             }
         }
     }
-    Bytes::from(body.to_string())
+    Bytes::from(encode_body(e, &body).1)
+}
+
+/// Most created accounts listed per endpoint.
+const MAX_CREATED_LISTED: usize = 50;
+
+/// Lists an account a 2xx answer to a signup attempt may have created
+/// (once per account and id).
+fn note_created(e: &Endpoint, account: &str, r: &HttpResponse, out: &mut Vec<Value>) {
+    if !needs_writes(e) || !(200..300).contains(&r.status) || out.len() >= MAX_CREATED_LISTED {
+        return;
+    }
+    let id = serde_json::from_slice::<Value>(&r.body)
+        .ok()
+        .and_then(|v| v.get("id").cloned())
+        .unwrap_or(Value::Null);
+    let item = json!({
+        "endpoint": e.name,
+        "status": r.status,
+        "id": id,
+        "test_values": [account],
+    });
+    let same = |x: &Value| x["test_values"] == item["test_values"] && x["id"] == item["id"];
+    if !out.iter().any(same) {
+        out.push(item);
+    }
 }
 
 /// Flips the letter case of the part before `@` (or the whole name).
@@ -289,6 +319,7 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint) -> SubjectRow {
             Some(body),
             credential.as_ref(),
         )
+        .map(|req| in_encoding_of(e, req))
     };
     let base = match make(&account) {
         Ok(r) => r,
@@ -300,6 +331,7 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint) -> SubjectRow {
     let mut statuses: Vec<u16> = Vec::new();
     let mut failures = 0u64;
     let mut throttled: Option<(u64, String, Vec<String>)> = None;
+    let mut created: Vec<Value> = Vec::new();
     let mut next = tokio::time::Instant::now();
     for attempt in 1..=s.attempts {
         if ctx.cancel.is_cancelled() || std::time::Instant::now() >= ctx.deadline {
@@ -310,6 +342,7 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint) -> SubjectRow {
         match ctx.net.send(base.clone()).await {
             Ok(r) => {
                 statuses.push(r.status);
+                note_created(e, &account, &r, &mut created);
                 if let Some(signal) = throttle_signal(&r) {
                     throttled = Some((attempt, signal, limit_headers(&r)));
                     break;
@@ -378,16 +411,33 @@ async fn probe_endpoint(ctx: &Context, e: &Endpoint) -> SubjectRow {
                 }
             );
             if s.bypass_probe {
-                let probe = bypass(ctx, &base, &make, &account, &subject, &location).await;
+                let target = Target {
+                    endpoint: e,
+                    account: &account,
+                    subject: &subject,
+                    location: &location,
+                };
+                let probe = bypass(ctx, &base, &make, &target, &mut created).await;
                 measurements.insert("bypass_probe".into(), probe.0);
                 row_findings.extend(probe.1);
             }
         }
     }
+    if !created.is_empty() {
+        measurements.insert("created".into(), Value::Array(created));
+    }
     let mut row = SubjectRow::judged(&subject, row_findings);
     row.measurements = measurements;
     row.reason = Some(reason);
     row
+}
+
+/// What the bypass probe is about.
+struct Target<'a> {
+    endpoint: &'a Endpoint,
+    account: &'a str,
+    subject: &'a str,
+    location: &'a str,
 }
 
 /// After throttling began: does a rotated X-Forwarded-For or a username in
@@ -397,24 +447,33 @@ async fn bypass(
     ctx: &Context,
     base: &HttpRequest,
     make: &(dyn Fn(&str) -> Result<HttpRequest, String> + Sync),
-    account: &str,
-    subject: &str,
-    location: &str,
+    target: &Target<'_>,
+    created: &mut Vec<Value>,
 ) -> (Value, Vec<Finding>) {
-    let throttled = |r: &Result<HttpResponse, NetError>| match r {
-        Ok(r) => Some(throttle_signal(r).is_some()),
+    let Target {
+        endpoint,
+        account,
+        subject,
+        location,
+    } = *target;
+    let mut throttled = |account: &str, r: &Result<HttpResponse, NetError>| match r {
+        Ok(r) => {
+            note_created(endpoint, account, r, created);
+            Some(throttle_signal(r).is_some())
+        }
         Err(_) => None,
     };
     let forwarded = base
         .clone()
         .header("x-forwarded-for", "203.0.113.77")
         .header("x-real-ip", "203.0.113.77");
-    let xff = throttled(&ctx.net.send(forwarded).await);
-    let case = match make(&other_case(account)) {
-        Ok(req) => throttled(&ctx.net.send(req).await),
+    let xff = throttled(account, &ctx.net.send(forwarded).await);
+    let other = other_case(account);
+    let case = match make(&other) {
+        Ok(req) => throttled(&other, &ctx.net.send(req).await),
         Err(_) => None,
     };
-    let control = throttled(&ctx.net.send(base.clone()).await);
+    let control = throttled(account, &ctx.net.send(base.clone()).await);
     let facts = json!({
         "forwarded_for_throttled": xff,
         "other_case_throttled": case,

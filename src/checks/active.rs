@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use bytes::Bytes;
 use url::Url;
 
+use crate::checks::access::request::encode_body;
 use crate::checks::access::sessions::{self, Credential};
 use crate::net::{CheckNet, HttpRequest};
 use crate::profile::Profile;
@@ -140,15 +141,17 @@ fn unauthenticated_request(
     set_query(&mut url, query);
     let mut req = HttpRequest::get(url);
     req.method = endpoint.method.clone();
+    // The profile's body in the endpoint's own encoding (JSON, or form
+    // fields for `form = {...}`); a caller's body is JSON unless it re-encodes.
     let body = match body {
-        Some(b) => Some(b),
-        None => endpoint
-            .body
-            .as_ref()
-            .map(|t| Bytes::from(t.render().to_string())),
+        Some(b) => Some(("application/json", b)),
+        None => endpoint.body.as_ref().map(|t| {
+            let (content_type, text) = encode_body(endpoint, &t.render());
+            (content_type, Bytes::from(text))
+        }),
     };
-    if let Some(body) = body {
-        req = req.header("content-type", "application/json");
+    if let Some((content_type, body)) = body {
+        req = req.header("content-type", content_type);
         req.body = Some(body);
     }
     Ok(req)

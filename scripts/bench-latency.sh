@@ -59,7 +59,7 @@ profile() { # path concurrency requests
 name = "bench"
 base_url = "http://127.0.0.1:$PORT/"
 scope = ["127.0.0.1:$PORT"]
-max_rps = 100000
+max_rps = 1000000
 max_requests = $(( $3 + 10 ))
 timeout = "10s"
 check_timeout = "600s"

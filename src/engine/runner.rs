@@ -166,6 +166,9 @@ pub async fn run(
                     )]
                 }
             };
+            // The check is over: nothing of it may send any more (this also
+            // ends the net layer's watcher of its token).
+            cancel.cancel();
             let result = CheckResult::new(
                 meta.id,
                 meta.title,

@@ -19,7 +19,7 @@ pub mod tls;
 pub mod webhook;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -102,6 +102,9 @@ pub struct Net {
     /// The next free send slot, in nanoseconds since the run started.
     next_slot: AtomicU64,
     health: Mutex<HashMap<String, HostHealth>>,
+    /// Set once any host has failed or been paused: until then the health map
+    /// is not locked on every request.
+    health_touched: AtomicBool,
     /// Start times of the requests of the last second (see `Net::pace`).
     window: Mutex<VecDeque<Instant>>,
     memo: Mutex<HashMap<String, Memo>>,
@@ -157,6 +160,7 @@ impl Net {
             lane_tls: Arc::new(lane_tls),
             next_slot: AtomicU64::new(0),
             health: Mutex::new(HashMap::new()),
+            health_touched: AtomicBool::new(false),
             window: Mutex::new(VecDeque::new()),
             memo: Mutex::new(HashMap::new()),
         }))
@@ -169,7 +173,24 @@ impl Net {
         allowance: Allowance,
         cancel: CancellationToken,
     ) -> CheckNet {
+        // Checking the token locks it; a watcher mirrors it into a flag that
+        // every request reads instead (the token is still read when no
+        // runtime runs the watcher).
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let watched = match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                let (token, flag) = (cancel.clone(), cancelled.clone());
+                handle.spawn(async move {
+                    token.cancelled().await;
+                    flag.store(true, Ordering::Release);
+                });
+                true
+            }
+            Err(_) => false,
+        };
         CheckNet {
+            cancelled,
+            watched,
             net: self.clone(),
             check: Arc::from(check),
             allowance: Arc::new(allowance),
@@ -282,6 +303,9 @@ impl Net {
 
     /// Until when the host is paused by `Retry-After` or back-off, if it is.
     fn host_pause(&self, host: &str) -> Option<Instant> {
+        if !self.health_touched.load(Ordering::Acquire) {
+            return None;
+        }
         let health = match self.health.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -310,6 +334,14 @@ impl Net {
     /// Updates a host's health after a request: 429 pauses it for its
     /// `Retry-After`, and gateway errors or timeouts back off exponentially.
     fn note_outcome(&self, host: &str, status: Option<u16>, retry_after: Option<Duration>) {
+        let failed = matches!(status, Some(429 | 502..=504) | None);
+        if !failed && !self.health_touched.load(Ordering::Acquire) {
+            // Healthy so far and healthy now: nothing to record.
+            return;
+        }
+        if failed {
+            self.health_touched.store(true, Ordering::Release);
+        }
         let mut health = match self.health.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -356,6 +388,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 pub struct CheckNet {
     net: Arc<Net>,
     check: Arc<str>,
+    /// Mirrors `cancel` when `watched` (see `Net::for_check`).
+    cancelled: Arc<AtomicBool>,
+    watched: bool,
     allowance: Arc<Allowance>,
     cancel: CancellationToken,
 }
@@ -389,7 +424,12 @@ impl CheckNet {
         target: &str,
         in_scope: bool,
     ) -> Result<(), NetError> {
-        let refusal = if self.cancel.is_cancelled() {
+        let cancelled = if self.watched {
+            self.cancelled.load(Ordering::Acquire)
+        } else {
+            self.cancel.is_cancelled()
+        };
+        let refusal = if cancelled {
             Some((NetError::Cancelled, "cancelled".to_string()))
         } else if !in_scope {
             Some((

@@ -336,11 +336,11 @@ impl Validator<'_> {
             return Err(self.err(span, "[target] max_requests", "must be at least 1"));
         }
         let max_rps = t.max_rps.as_ref().map(|v| *v.get_ref()).unwrap_or(20.0);
-        if !(max_rps.is_finite() && max_rps > 0.0 && max_rps <= 100_000.0) {
+        if !(max_rps.is_finite() && max_rps > 0.0 && max_rps <= 1_000_000.0) {
             return Err(self.err(
                 t.max_rps.as_ref().map(|v| v.span()).unwrap_or(0..0),
                 "[target] max_rps",
-                format!("{max_rps} is out of range; use a number between 0.1 and 100000"),
+                format!("{max_rps} is out of range; use a number above 0 and at most 1000000"),
             ));
         }
         let timeout = self.duration(&t.timeout, "[target] timeout", Duration::from_secs(10))?;

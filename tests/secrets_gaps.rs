@@ -15,10 +15,17 @@ use axum::routing::get;
 use base64::Engine as _;
 use readiness::checks::secrets::rules::Follows;
 use readiness::checks::secrets::{
-    HistoryOptions, Ruleset, Scanner, WalkOptions, scan_history, scan_worktree,
+    HistoryOptions, Ruleset, Scanner, SecretsCheck, WalkOptions, scan_history, scan_worktree,
 };
 use readiness::demo::secrets::{github_token, stripe_key};
+use readiness::engine::{Check, Context};
+use readiness::net::Net;
+use readiness::net::budget::Allowance;
+use readiness::redact::Redactor;
+use readiness::report::model::{SubjectRow, Verdict};
+use std::sync::Arc;
 use support::{audit_json, serve, write_profile};
+use tokio_util::sync::CancellationToken;
 
 /// Every subject row of the secrets check.
 fn subjects(card: &serde_json::Value) -> Vec<serde_json::Value> {
@@ -117,36 +124,62 @@ fn a_history_scan_past_its_deadline_reports_n_of_m() {
     assert_eq!(whole.blobs, 40);
 }
 
-#[test]
-fn a_tiny_check_timeout_gives_incomplete_rows_never_a_pass() {
-    // About 40 MB of text: more than the debug build scans in the time left.
+/// Runs the secrets check itself (not the binary) on the folder of
+/// `profile_text`, with the check deadline given: the same rows the runner
+/// would put in the report.
+async fn run_check(dir: &Path, profile_text: &str, deadline: Instant) -> Vec<SubjectRow> {
+    let path = dir.join("readiness.toml");
+    std::fs::write(&path, profile_text).unwrap();
+    let redactor = Redactor::new();
+    let profile = readiness::profile::parse(profile_text, &path, &redactor).unwrap();
+    let net = Net::new(&profile, redactor, Instant::now()).unwrap();
+    let ctx = Context {
+        profile: Arc::new(profile),
+        net: net.for_check("secrets", Allowance::fixed(0), CancellationToken::new()),
+        deadline,
+        cancel: CancellationToken::new(),
+    };
+    SecretsCheck.run(ctx).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadline_already_past_gives_incomplete_rows_never_a_pass() {
+    // The deadline is taken before the check starts, so every scan meets it
+    // before its first file or blob whatever the machine's speed: the rows
+    // must say the scan was cut, never pass. The twin with time to spare
+    // passes the same clean repository, so the cut rows are not vacuous.
     let tmp = tempfile::tempdir().unwrap();
-    generated_repo(tmp.path(), 400, 2, 100_000);
-    let profile = tmp.path().join("readiness.toml");
-    std::fs::write(
-        &profile,
-        "[target]\nname = \"t\"\nbase_url = \"https://app.invalid.test/\"\n\
-         scope = [\"app.invalid.test\"]\ncheck_timeout = \"1500ms\"\n\n\
-         [checks.secrets]\nbundles = false\n",
-    )
-    .unwrap();
-    let (out, card) = audit_json(&profile, &["--only", "secrets"]);
-    let subjects = subjects(&card);
-    let text = serde_json::to_string(&subjects).unwrap();
-    for s in &subjects {
-        assert_ne!(s["verdict"], "pass", "{s}\n{}", support::stderr(&out));
+    generated_repo(tmp.path(), 30, 3, 2000);
+    let text = "[target]\nname = \"t\"\nbase_url = \"https://app.invalid.test/\"\n\
+                scope = [\"app.invalid.test\"]\n\n[checks.secrets]\nbundles = false\n";
+
+    let cut = run_check(tmp.path(), text, Instant::now()).await;
+    assert_eq!(cut.len(), 2, "work tree and history rows: {cut:?}");
+    for row in &cut {
+        assert_ne!(row.verdict, Verdict::Pass, "{row:?}");
+        assert_eq!(row.verdict, Verdict::Warn, "{row:?}");
+        let incomplete: Vec<&str> = row
+            .findings
+            .iter()
+            .filter(|f| f.code == "secrets.scan-incomplete")
+            .map(|f| f.title.as_str())
+            .collect();
+        assert_eq!(incomplete.len(), 1, "{row:?}");
+        let title = incomplete[0];
+        assert!(
+            title == "work-tree scan incomplete: 0 files scanned before the deadline"
+                || (title.starts_with("history scan incomplete: 0 of ")
+                    && title.ends_with(" blobs scanned before the deadline")),
+            "{title}"
+        );
     }
-    let cut: Vec<&serde_json::Value> = subjects
-        .iter()
-        .flat_map(|s| s["findings"].as_array().into_iter().flatten())
-        .filter(|f| f["code"] == "secrets.scan-incomplete")
-        .collect();
-    assert!(!cut.is_empty(), "no scan-incomplete finding: {text}");
-    assert!(
-        text.contains("files scanned before the deadline")
-            || text.contains("blobs scanned before the deadline"),
-        "{text}"
-    );
+
+    let whole = run_check(tmp.path(), text, Instant::now() + Duration::from_secs(600)).await;
+    assert_eq!(whole.len(), 2, "{whole:?}");
+    for row in &whole {
+        assert_eq!(row.verdict, Verdict::Pass, "{row:?}");
+        assert!(row.findings.is_empty(), "{row:?}");
+    }
 }
 
 #[test]

@@ -697,6 +697,45 @@ fn has_version_number(value: &str) -> bool {
     false
 }
 
+/// Whether an unquoted value is an expression that reads a variable rather
+/// than a literal: a name or member chain that is subscripted or called
+/// (`request_data[`, `os.environ[`, `getenv(`). The generic rule's unquoted
+/// value stops at quotes, so only the start of such an expression reaches
+/// here; a whole member chain (`process.env.X`) is a dotted identifier.
+fn reads_a_variable(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let name_start = |b: u8| b.is_ascii_alphabetic() || b == b'_';
+    let name_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut i = 0;
+    loop {
+        if !bytes.get(i).copied().is_some_and(name_start) {
+            return false;
+        }
+        i += bytes[i..].iter().take_while(|b| name_byte(**b)).count();
+        match bytes.get(i) {
+            Some(b'[' | b'(') => return true,
+            Some(b'.') => i += 1,
+            _ => return false,
+        }
+    }
+}
+
+/// Whether a value with a blank is an authorization scheme and one token
+/// (`Bearer 4f9Qk…`, `FlyV1 fm2_…`): a short word, then a token of at least
+/// 16 characters mixing letters and digits.
+fn scheme_and_token(value: &str) -> bool {
+    let mut words = value.split_whitespace();
+    let (Some(scheme), Some(token), None) = (words.next(), words.next(), words.next()) else {
+        return false;
+    };
+    (2..=12).contains(&scheme.len())
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric())
+        && token.chars().count() >= 16
+        && token.chars().any(|c| c.is_ascii_digit())
+        && token.chars().any(|c| c.is_ascii_alphabetic())
+}
+
 fn generic_value_ok(key: &str, value: &str, min_entropy: f64, unquoted: bool) -> Option<String> {
     let key_norm: String = key
         .chars()
@@ -745,7 +784,8 @@ fn generic_value_ok(key: &str, value: &str, min_entropy: f64, unquoted: bool) ->
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
     };
     let code_syntax = unquoted
-        && (value.starts_with(':')
+        && (reads_a_variable(value)
+            || value.starts_with(':')
             || value.starts_with('{')
             || value
                 .strip_prefix('&')
@@ -771,7 +811,12 @@ fn generic_value_ok(key: &str, value: &str, min_entropy: f64, unquoted: bool) ->
     let letters_only = value
         .chars()
         .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '-');
+    // Quoted text with blanks inside is prose (`"secret for bookTitle"`), not
+    // a credential: generated secrets carry no spaces. An authorization
+    // scheme before one token (`Bearer …`) is the exception.
+    let prose = !unquoted && value.chars().any(char::is_whitespace) && !scheme_and_token(value);
     if digest_prefixes.iter().any(|p| lower.starts_with(p))
+        || prose
         || is_code_reference
         || code_syntax
         || dotted_identifier

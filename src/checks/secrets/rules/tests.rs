@@ -467,6 +467,20 @@ fn samples() -> Vec<Sample> {
             "generic-secret-assignment",
             "write(\"mallory.token\", &mallory_token)?;",
         ),
+        // Issue 5: a code expression and an English phrase are not values.
+        f(
+            "generic-secret-assignment",
+            "password=request_data['password'],",
+        ),
+        f(
+            "generic-secret-assignment",
+            "secret_content=\"secret for bookTitle\" + randomint",
+        ),
+        t("generic-secret-assignment", "password = \"hX9#kq2!Lm\""),
+        t(
+            "generic-secret-assignment",
+            "API_KEY=9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+        ),
         // Quoted, the same shapes are values.
         t(
             "generic-secret-assignment",
@@ -531,6 +545,79 @@ fn samples_give_the_expected_verdicts() {
         }
     }
     assert!(wrong.is_empty(), "wrong verdicts:\n{}", wrong.join("\n"));
+}
+
+/// Lines whose generic value is a code expression or prose (issue 5: the
+/// first two come from a reviewed Flask API), never a credential.
+const NOT_LITERALS: &[&str] = &[
+    "user = User(username=request_data['username'], password=request_data['password'],",
+    "Book(book_title=\"bookTitle\" + n, secret_content=\"secret for bookTitle\" + n)",
+    "db_password = os.environ['DB_PASSWORD']",
+    "db_password = os.environ.get('DB_PASSWORD')",
+    "api_token = process.env.API_TOKEN_VALUE",
+    "client_secret = os.getenv('CLIENT_SECRET')",
+    "password: req.body[\"password\"],",
+    "secret_key = settings.SECRETS['signing']",
+    "password = params[:password_confirmation]",
+    "API_KEY=\"${API_KEY_FROM_VAULT}\"",
+    "error_message = \"the password you entered is wrong\"",
+    "token: 'Please log in again to get a fresh one'",
+];
+
+/// Literal credentials the generic rule must keep catching.
+const LITERALS: &[&str] = &[
+    "password = \"hX9#kq2!Lm\"",
+    "API_KEY=9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+    "API_KEY=f9e8d7c6b5a49382716f0e5d4c3b2a1z",
+    "auth_token: Xk9f2LmQ8rT4vW7zPq3s",
+    "DB_PASSWORD='Zq7!fake-Pw-2291'",
+    "secret_key = 'kd93.Hq-2mZ_8xLp0vR'",
+    "\"parent_token\": \"Bearer 7Hq2mZ8xLp0vRkd93Tf5\",",
+];
+
+#[test]
+fn generic_values_must_be_literals() {
+    let scanner = Scanner::new(&Ruleset::builtin().only(&["generic-secret-assignment"]));
+    let origin = Origin::file("app.py");
+    for line in NOT_LITERALS {
+        let found = scanner.scan_text(line, &origin);
+        assert!(found.is_empty(), "flagged a non-literal: {line}");
+    }
+    for line in LITERALS {
+        let found = scanner.scan_text(line, &origin);
+        assert_eq!(found.len(), 1, "missed a literal: {line}");
+    }
+}
+
+#[test]
+fn reads_a_variable_knows_subscripts_and_calls() {
+    for code in ["request_data[", "os.environ[", "getenv(", "a.b_c.d(", "_x["] {
+        assert!(reads_a_variable(code), "{code}");
+    }
+    for literal in [
+        "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+        "abc.123[",
+        "hX9kq2Lm",
+        "a.b.c",
+        "",
+    ] {
+        assert!(!reads_a_variable(literal), "{literal}");
+    }
+}
+
+#[test]
+fn a_scheme_and_one_token_is_not_prose() {
+    assert!(scheme_and_token("Bearer 7Hq2mZ8xLp0vRkd93Tf5"));
+    assert!(scheme_and_token("FlyV1 fm2_lJPEEKnzKy0lkwV3B+WIlmrdw"));
+    for prose in [
+        "secret for bookTitle",
+        "Bearer token",
+        "Please log in again",
+        "Invalid credentials_provided_here",
+        "Bearer 7Hq2mZ8xLp0vRkd93Tf5 extra",
+    ] {
+        assert!(!scheme_and_token(prose), "{prose}");
+    }
 }
 
 #[test]

@@ -48,6 +48,29 @@ pub fn clip(text: &str, max: usize) -> String {
     format!("{cut}… ({} chars)", text.chars().count())
 }
 
+/// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as it is.
+pub fn percent_decode(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +89,12 @@ mod tests {
     fn clip_marks_the_cut() {
         assert_eq!(clip("abc", 5), "abc");
         assert_eq!(clip("abcdef", 3), "abc… (6 chars)");
+    }
+
+    #[test]
+    fn percent_escapes_decode_and_broken_ones_stay() {
+        assert_eq!(percent_decode(b"a%2Fb%7e"), b"a/b~");
+        assert_eq!(percent_decode(b"100%"), b"100%");
+        assert_eq!(percent_decode(b"%zz%4"), b"%zz%4");
     }
 }

@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::checks::access::request::encode_body;
 use crate::checks::access::sessions::{self, Credential};
+use crate::engine::Plan;
 use crate::net::{CheckNet, HttpRequest};
 use crate::profile::Profile;
 use crate::profile::access::{AuthRequirement, CredentialSource, Endpoint, Identity};
@@ -75,6 +76,29 @@ pub fn logins_needed<'a>(
         .filter(|i| matches!(i.credential, CredentialSource::Login(_)))
         .map(|i| i.name.clone())
         .collect()
+}
+
+/// Adds the plan step of the logins these endpoints need (an upper bound:
+/// whichever check logs an identity in first pays for it).
+pub fn with_login_step<'a>(
+    plan: Plan,
+    profile: &Profile,
+    endpoints: impl IntoIterator<Item = &'a Endpoint>,
+) -> Plan {
+    let logins = logins_needed(profile, endpoints);
+    if logins.is_empty() {
+        return plan;
+    }
+    let names: Vec<&str> = logins.iter().map(String::as_str).collect();
+    plan.step(
+        "identities",
+        &format!(
+            "log in {} (once per audit, shared with the other checks)",
+            names.join(", ")
+        ),
+        logins.len() as u64,
+        false,
+    )
 }
 
 /// The credential an endpoint's requests carry; logs its identity in (once

@@ -175,30 +175,6 @@ fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
-/// Decodes `%XX` escapes of a URI fragment (a `$ref` is a URI reference).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Follows the local `$ref`s of one document.
 struct Refs<'a> {
     root: &'a Value,
@@ -230,7 +206,10 @@ impl<'a> Refs<'a> {
                 ));
             }
             seen.push(text);
-            let pointer = percent_decode(fragment);
+            // A `$ref` is a URI reference: its fragment may carry %XX escapes.
+            let pointer =
+                String::from_utf8_lossy(&crate::util::percent_decode(fragment.as_bytes()))
+                    .into_owned();
             current = self.root.pointer(&pointer).ok_or_else(|| {
                 format!(
                     "`$ref: {text}` at `{at}` points to nothing in the document: define \

@@ -31,7 +31,7 @@ use serde_json::{Map, Value, json};
 
 use crate::checks::access::request::encode_body;
 use crate::checks::access::sessions::Credential;
-use crate::checks::active::{build_request_with, credential_for, logins_needed, params_for};
+use crate::checks::active::{build_request_with, credential_for, params_for, with_login_step};
 use crate::debugpage::{self, DebugPage};
 use crate::engine::{Check, CheckMeta, Context, Plan};
 use crate::net::{HttpRequest, HttpResponse, NetError};
@@ -85,19 +85,11 @@ impl Check for InputCheck {
             return Plan::skip("no [[endpoint]] with onboarding = true or kind = \"lookup\"");
         }
         let mut plan = Plan::default();
-        let logins = logins_needed(profile, probed(profile).chain(read_endpoints(profile)));
-        if !logins.is_empty() {
-            let names: Vec<&str> = logins.iter().map(String::as_str).collect();
-            plan = plan.step(
-                "identities",
-                &format!(
-                    "log in {} (once per audit, shared with the other checks)",
-                    names.join(", ")
-                ),
-                logins.len() as u64,
-                false,
-            );
-        }
+        plan = with_login_step(
+            plan,
+            profile,
+            probed(profile).chain(read_endpoints(profile)),
+        );
         for e in targets {
             if e.writes && !writes_allowed(profile) {
                 continue;

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use crate::checks::active::{
-    NoCredential, build_request_with, credential_for, join, logins_needed, params_for,
+    NoCredential, build_request_with, credential_for, join, params_for, with_login_step,
 };
 use crate::engine::{Check, CheckMeta, Context, Plan};
 use crate::net::HttpRequest;
@@ -74,19 +74,7 @@ impl Check for LatencyCheck {
         };
         let mut plan = Plan::default();
         let endpoints = s.targets.iter().filter_map(|t| endpoint_of(profile, t));
-        let logins = logins_needed(profile, endpoints);
-        if !logins.is_empty() {
-            let names: Vec<&str> = logins.iter().map(String::as_str).collect();
-            plan = plan.step(
-                "identities",
-                &format!(
-                    "log in {} (once per audit, shared with the other checks)",
-                    names.join(", ")
-                ),
-                logins.len() as u64,
-                false,
-            );
-        }
+        plan = with_login_step(plan, profile, endpoints);
         for t in &s.targets {
             let writes = endpoint_of(profile, t).is_some_and(|e| e.writes);
             plan = plan.step(t.subject(), &what, s.warmup + s.measured_requests(), writes);

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 use crate::checks::access::request::encode_body;
 use crate::checks::active::{
-    build_request_with, credential_for, identity_for, logins_needed, params_for,
+    build_request_with, credential_for, identity_for, params_for, with_login_step,
 };
 use crate::checks::input::in_encoding_of;
 use crate::engine::{Check, CheckMeta, Context, Plan};
@@ -91,19 +91,7 @@ impl Check for RateLimitCheck {
             .copied()
             .filter(|e| !needs_writes(e) || profile.target.allow_writes)
             .filter(|e| shared_session(profile, e).is_none());
-        let logins = logins_needed(profile, probed);
-        if !logins.is_empty() {
-            let names: Vec<&str> = logins.iter().map(String::as_str).collect();
-            plan = plan.step(
-                "identities",
-                &format!(
-                    "log in {} (once per audit, shared with the other checks)",
-                    names.join(", ")
-                ),
-                logins.len() as u64,
-                false,
-            );
-        }
+        plan = with_login_step(plan, profile, probed);
         for e in selected {
             let what = format!(
                 "up to {} wrong attempts at {}/s{}",

@@ -130,29 +130,7 @@ pub fn inline_source_map(reference: &str) -> Option<Vec<u8>> {
     if params.any(|p| p.trim().eq_ignore_ascii_case("base64")) {
         return Some(decode_base64_lenient(payload.as_bytes()));
     }
-    Some(percent_decode(payload.as_bytes()))
-}
-
-fn percent_decode(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
+    Some(crate::util::percent_decode(payload.as_bytes()))
 }
 
 /// Stylesheets a stylesheet pulls in with `@import "x.css"` or

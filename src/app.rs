@@ -293,6 +293,17 @@ pub async fn audit_profile(profile: Profile, args: &OutputArgs, redactor: Redact
     }
 
     let start = Instant::now();
+    // The run's own reports and journal are never scanned for secrets: written
+    // inside the scanned tree by an earlier run, they would be read back.
+    let mut profile = profile;
+    for p in &paths {
+        if let Ok(abs) = std::path::absolute(p) {
+            profile
+                .secrets
+                .exclude
+                .push(abs.to_string_lossy().into_owned());
+        }
+    }
     let started_at = now_rfc3339();
     let net = match Net::new(&profile, redactor.clone(), start) {
         Ok(n) => n,

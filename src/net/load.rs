@@ -56,6 +56,9 @@ pub struct LaneAnswer {
     pub status: u16,
     pub bytes: u64,
     pub truncated: bool,
+    /// When the request left, after the rate cap and host pauses: the start
+    /// of the server's time, which the closed model measures.
+    pub sent_at: Instant,
 }
 
 impl CheckNet {
@@ -168,13 +171,14 @@ impl LoadLane {
         };
         let started = Instant::now();
         let deadline = (started + self.timeout).min(give_up_at);
-        let result = match tokio::time::timeout_at(deadline.into(), self.exchange(conn)).await {
-            Ok(r) => r,
-            Err(_) if deadline < started + self.timeout => Err(NetError::Other(
-                "not answered before the check's deadline".into(),
-            )),
-            Err(_) => Err(NetError::Timeout(self.timeout.as_millis() as u64)),
-        };
+        let result =
+            match tokio::time::timeout_at(deadline.into(), self.exchange(conn, started)).await {
+                Ok(r) => r,
+                Err(_) if deadline < started + self.timeout => Err(NetError::Other(
+                    "not answered before the check's deadline".into(),
+                )),
+                Err(_) => Err(NetError::Timeout(self.timeout.as_millis() as u64)),
+            };
         let elapsed = started.elapsed();
         if result.is_err() {
             // The connection may be mid-response: never reuse it.
@@ -233,6 +237,7 @@ impl LoadLane {
     async fn exchange(
         &self,
         conn: &mut LaneConnection,
+        sent_at: Instant,
     ) -> Result<(LaneAnswer, Option<Duration>), NetError> {
         let ready = match conn.sender.as_mut() {
             Some(s) => s.ready().await.is_ok(),
@@ -276,6 +281,7 @@ impl LoadLane {
             status,
             bytes,
             truncated,
+            sent_at,
         };
         Ok((answer, retry))
     }

@@ -660,8 +660,11 @@ impl Validator<'_> {
                 .map_err(|_| {
                     self.err(span.clone(), &format!("{key} method"), "not an HTTP method")
                 })?;
-            if !r.path.get_ref().starts_with('/') {
-                return Err(self.err(r.path.span(), &format!("{key} path"), "must start with `/`"));
+            let path = r.path.get_ref();
+            if !path.starts_with('/') || path.starts_with("//") || path.starts_with("/\\") {
+                let why = "must start with a single `/` (a path on the target; `//host/...` \
+                           would name another host)";
+                return Err(self.err(r.path.span(), &format!("{key} path"), why));
             }
             let auth = match r.auth.as_str() {
                 "required" => AuthRequirement::Required,

@@ -189,13 +189,18 @@ pub fn resolve(
             if !(rate.is_finite() && rate > 0.0) {
                 return Err(ConfigError::new(span, &key("rate"), "must be above zero"));
             }
-            if rate > max_rps {
+            // The cap spaces requests 1.01/max_rps apart: a rate above
+            // max_rps/1.01 would queue behind it and the tool would measure
+            // its own waiting.
+            let fits = max_rps / 1.01;
+            if rate > fits {
                 return Err(ConfigError::new(
                     span,
                     &key("rate"),
                     format!(
-                        "{rate}/s is above [target] max_rps = {max_rps}; raise max_rps or \
-                         lower the rate (the cap would delay sends and distort the latencies)"
+                        "{rate}/s does not fit under [target] max_rps = {max_rps} (at most \
+                         {fits:.1}/s with the cap's 1 % headroom); raise max_rps or lower the \
+                         rate (the cap would delay sends and distort the latencies)"
                     ),
                 ));
             }

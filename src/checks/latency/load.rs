@@ -196,9 +196,9 @@ async fn open(
         let pool = pool.clone();
         tasks.spawn(async move {
             let mut conn = take(&pool);
-            let sent = Instant::now();
             let result = send_bounded(&lane, &mut conn, stops).await;
             let done = Instant::now();
+            let sent = result.as_ref().map_or(done, |a| a.sent_at);
             give_back(&pool, conn);
             drop(permit);
             Sample {
@@ -270,9 +270,11 @@ async fn closed(
                     if claimed.is_err() || Instant::now() >= end {
                         break;
                     }
-                    let sent = Instant::now();
                     let result = send_bounded(&lane, &mut conn, stops).await;
-                    let took = sent.elapsed();
+                    // From the request's actual send: the closed model measures
+                    // the server, not the rate cap's wait in front of it.
+                    let done = Instant::now();
+                    let took = result.as_ref().map_or(Duration::ZERO, |a| done - a.sent_at);
                     let sample = Sample {
                         latency: took,
                         service: took,
@@ -295,7 +297,8 @@ async fn closed(
     }
     let mut out = LoadResult {
         model_text: format!(
-            "closed model, {} workers for {} (at most {requests} requests)",
+            "closed model, {} workers for {} (at most {requests} requests), latency from \
+             each send",
             s.concurrency,
             crate::util::human_duration(s.duration)
         ),

@@ -119,7 +119,9 @@ pub fn scan_worktree(
     if !root.exists() {
         anyhow::bail!("scan path {} does not exist", root.display());
     }
-    let root = normalize(root);
+    // Absolute, so a relative root such as "." (a profile given by a relative
+    // path) does not normalise to an empty path that walks nothing.
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| normalize(root));
 
     let mut overrides = OverrideBuilder::new(&root);
     let mut excluded_paths: Vec<PathBuf> = Vec::new();

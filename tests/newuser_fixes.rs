@@ -251,3 +251,64 @@ fn a_scheme_relative_endpoint_path_is_a_profile_error() {
         assert_eq!(o.status.code(), Some(code), "{path}: {}", stderr(&o));
     }
 }
+
+const SIGNUP_AND_LOGIN: &str = r#"
+[checks.https]
+enabled = false
+
+[[endpoint]]
+name = "signup"
+method = "POST"
+path = "/signup"
+auth = "public"
+kind = "signup"
+body = { email = "a@b.test", password = "x" }
+
+[[endpoint]]
+name = "login"
+method = "POST"
+path = "/login"
+auth = "public"
+kind = "login"
+body = { email = "a@b.test", password = "x" }
+"#;
+
+fn planned_writes(allow_writes: bool) -> (u64, u64) {
+    let text = format!(
+        "[target]\nname = \"dr\"\nbase_url = \"http://127.0.0.1:9/\"\nscope = [\"127.0.0.1:9\"]\n\
+         allow_writes = {allow_writes}\n\n[checks.auth]\nallow_writes = {allow_writes}\n\
+         {SIGNUP_AND_LOGIN}"
+    );
+    let (_dir, path) = write_profile(&text);
+    let o = run(&[
+        "audit",
+        "--profile",
+        path.to_str().unwrap(),
+        "--dry-run",
+        "--only",
+        "auth,rate_limit",
+        "--format",
+        "json",
+    ]);
+    let plan: serde_json::Value = serde_json::from_slice(&o.stdout).expect("a JSON plan");
+    let steps: Vec<&serde_json::Value> = plan["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["steps"].as_array().unwrap())
+        .filter(|s| s["subject"] == "signup")
+        .collect();
+    let requests = steps.iter().map(|s| s["requests"].as_u64().unwrap()).sum();
+    let writes = steps.iter().filter(|s| s["writes"] == true).count() as u64;
+    (requests, writes)
+}
+
+#[test]
+fn the_plan_reserves_nothing_for_writes_that_will_not_be_sent() {
+    assert_eq!(planned_writes(false), (0, 0));
+    let (requests, writes) = planned_writes(true);
+    assert!(
+        requests > 0 && writes == 2,
+        "{requests} requests, {writes} write steps"
+    );
+}

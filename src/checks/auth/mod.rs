@@ -127,6 +127,17 @@ impl Check for AuthCheck {
         for e in &enumerable {
             let write = e.kind.as_deref() != Some("login");
             let signup = e.kind.as_deref() == Some("signup");
+            if write && !writes_ok {
+                // Skipped at run time: the plan reserves nothing and says why.
+                plan = plan.step(
+                    &e.name,
+                    "skipped: enumeration here sends writes (needs [target] allow_writes and \
+                     [checks.auth] allow_writes)",
+                    0,
+                    false,
+                );
+                continue;
+            }
             plan = plan.step(
                 &e.name,
                 if signup {

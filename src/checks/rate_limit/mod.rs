@@ -93,6 +93,20 @@ impl Check for RateLimitCheck {
             .filter(|e| shared_session(profile, e).is_none());
         plan = with_login_step(plan, profile, probed);
         for e in selected {
+            // Skipped at run time: the plan reserves nothing and says why.
+            let skip = if needs_writes(e) && !profile.target.allow_writes {
+                Some("skipped: it creates accounts (needs [target] allow_writes = true)")
+            } else if account_field(e).is_none() {
+                Some("skipped: the body names no account field")
+            } else if shared_session(profile, e).is_some() {
+                Some("skipped: it needs the session of a shared identity (mark one throwaway)")
+            } else {
+                None
+            };
+            if let Some(why) = skip {
+                plan = plan.step(&e.name, why, 0, false);
+                continue;
+            }
             let what = format!(
                 "up to {} wrong attempts at {}/s{}",
                 s.attempts,

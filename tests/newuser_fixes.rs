@@ -47,130 +47,6 @@ fn secrets_rows(card: &serde_json::Value) -> Vec<serde_json::Value> {
         .unwrap_or_default()
 }
 
-#[test]
-fn a_relative_profile_path_scans_its_folder() {
-    let dir = tempfile::tempdir().unwrap();
-    secrets_profile(dir.path());
-    std::fs::write(
-        dir.path().join("settings.py"),
-        format!("STRIPE_KEY = \"{}\"\n", live_key()),
-    )
-    .unwrap();
-    let o = run_in(
-        &[
-            "audit",
-            "--profile",
-            "readiness.toml",
-            "--only",
-            "secrets",
-            "--format",
-            "json=out.json",
-        ],
-        Some(dir.path()),
-    );
-    let text = std::fs::read_to_string(dir.path().join("out.json"))
-        .unwrap_or_else(|_| panic!("{}", stderr(&o)));
-    let card: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let rows = secrets_rows(&card);
-    let tree = rows
-        .iter()
-        .find(|r| r["subject"].as_str().unwrap().contains("work tree"))
-        .unwrap();
-    assert_eq!(tree["verdict"], "fail", "{tree}");
-    assert!(!text.contains(&live_key()));
-
-    // The clean twin: the same folder without the key passes.
-    std::fs::write(
-        dir.path().join("settings.py"),
-        "STRIPE_KEY = os.environ[\"K\"]\n",
-    )
-    .unwrap();
-    std::fs::remove_file(dir.path().join("out.json")).unwrap();
-    run_in(
-        &[
-            "audit",
-            "--profile",
-            "readiness.toml",
-            "--only",
-            "secrets",
-            "--format",
-            "json=out.json",
-        ],
-        Some(dir.path()),
-    );
-    let card: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out.json")).unwrap())
-            .unwrap();
-    let rows = secrets_rows(&card);
-    let tree = rows
-        .iter()
-        .find(|r| r["subject"].as_str().unwrap().contains("work tree"))
-        .unwrap();
-    assert_eq!(tree["verdict"], "pass", "{tree}");
-}
-
-#[test]
-fn the_runs_own_reports_are_not_scanned() {
-    let dir = tempfile::tempdir().unwrap();
-    secrets_profile(dir.path());
-    std::fs::write(dir.path().join("app.py"), "print('hello')\n").unwrap();
-    // A report of an earlier run holding a key-shaped line sits where the
-    // next run writes its report again.
-    std::fs::write(
-        dir.path().join("report.md"),
-        format!("| secrets | key `{}` |\n", live_key()),
-    )
-    .unwrap();
-    let o = run_in(
-        &[
-            "audit",
-            "--profile",
-            "readiness.toml",
-            "--only",
-            "secrets",
-            "--format",
-            "json=out.json",
-            "--format",
-            "markdown=report.md",
-        ],
-        Some(dir.path()),
-    );
-    let card: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("out.json"))
-            .unwrap_or_else(|_| panic!("{}", stderr(&o))),
-    )
-    .unwrap();
-    assert_eq!(work_tree(&card)["verdict"], "pass", "{card}");
-
-    // Written elsewhere this time, the same old report is just a file in the
-    // tree, and its key is found.
-    std::fs::write(
-        dir.path().join("report.md"),
-        format!("| secrets | key `{}` |\n", live_key()),
-    )
-    .unwrap();
-    let o = run_in(
-        &[
-            "audit",
-            "--profile",
-            "readiness.toml",
-            "--only",
-            "secrets",
-            "--format",
-            "json=out.json",
-            "--format",
-            "markdown=other.md",
-        ],
-        Some(dir.path()),
-    );
-    let card: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("out.json"))
-            .unwrap_or_else(|_| panic!("{}", stderr(&o))),
-    )
-    .unwrap();
-    assert_eq!(work_tree(&card)["verdict"], "fail", "{card}");
-}
-
 fn work_tree(card: &serde_json::Value) -> serde_json::Value {
     secrets_rows(card)
         .into_iter()
@@ -181,6 +57,76 @@ fn work_tree(card: &serde_json::Value) -> serde_json::Value {
                 .contains("work tree")
         })
         .unwrap_or_default()
+}
+
+/// Audits the secrets of `dir` with its profile named by a relative path,
+/// from inside `dir`, writing `out.json` plus any `more` outputs there.
+fn audit_secrets_in(dir: &Path, more: &[&str]) -> serde_json::Value {
+    let _ = std::fs::remove_file(dir.join("out.json"));
+    let mut args = vec![
+        "audit",
+        "--profile",
+        "readiness.toml",
+        "--only",
+        "secrets",
+        "--format",
+        "json=out.json",
+    ];
+    args.extend_from_slice(more);
+    let o = run_in(&args, Some(dir));
+    let text =
+        std::fs::read_to_string(dir.join("out.json")).unwrap_or_else(|_| panic!("{}", stderr(&o)));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn old_report(dir: &Path) {
+    std::fs::write(
+        dir.join("report.md"),
+        format!("| secrets | key `{}` |\n", live_key()),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_relative_profile_path_scans_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    secrets_profile(dir.path());
+    std::fs::write(
+        dir.path().join("settings.py"),
+        format!("STRIPE_KEY = \"{}\"\n", live_key()),
+    )
+    .unwrap();
+    let card = audit_secrets_in(dir.path(), &[]);
+    let tree = work_tree(&card);
+    assert_eq!(tree["verdict"], "fail", "{tree}");
+    assert!(!card.to_string().contains(&live_key()));
+
+    // The clean twin: the same folder without the key passes.
+    std::fs::write(
+        dir.path().join("settings.py"),
+        "STRIPE_KEY = os.environ[\"K\"]\n",
+    )
+    .unwrap();
+    let tree = work_tree(&audit_secrets_in(dir.path(), &[]));
+    assert_eq!(tree["verdict"], "pass", "{tree}");
+}
+
+#[test]
+fn the_runs_own_reports_are_not_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    secrets_profile(dir.path());
+    std::fs::write(dir.path().join("app.py"), "print('hello')\n").unwrap();
+    // A report of an earlier run holding a key-shaped line sits where the
+    // next run writes its report again.
+    old_report(dir.path());
+    let card = audit_secrets_in(dir.path(), &["--format", "markdown=report.md"]);
+    assert_eq!(work_tree(&card)["verdict"], "pass", "{card}");
+
+    // Written elsewhere this time, the same old report is just a file in the
+    // tree, and its key is found.
+    old_report(dir.path());
+    let card = audit_secrets_in(dir.path(), &["--format", "markdown=other.md"]);
+    assert_eq!(work_tree(&card)["verdict"], "fail", "{card}");
 }
 
 fn latency_profile(port: u16, latency: &str, max_rps: u32) -> String {

@@ -166,7 +166,10 @@ impl LoadLane {
         let net = &self.net.net;
         let pause = net.host_pause(&self.host);
         let Ok(at_ms) = net.pace_until(pause, Some(give_up_at)).await else {
-            self.journal(net.journal.elapsed_ms(), None, Some(PAST_DEADLINE));
+            net.journal.record(JournalEntry {
+                refused: Some(PAST_DEADLINE.to_string()),
+                ..self.entry(net.journal.elapsed_ms())
+            });
             return Err(NetError::Other(PAST_DEADLINE.into()));
         };
         let started = Instant::now();
@@ -195,42 +198,36 @@ impl LoadLane {
             ),
             Err(e) => (None, None, 0, false, Some(e.to_string())),
         };
-        if !matches!(result, Err(NetError::Cancelled)) {
-            net.note_outcome(&self.host, status, retry);
-        }
+        // A lane request is never cancelled midway (its caller drops it), so
+        // every outcome counts for the host's health.
+        net.note_outcome(&self.host, status, retry);
         net.journal.record(JournalEntry {
-            seq: 0,
-            at_ms,
-            check: self.check.clone(),
-            kind: "http",
-            method: self.method_text.clone(),
-            url: self.url_text.clone(),
             status,
             ms: elapsed.as_millis() as u64,
             bytes,
             truncated,
-            refused: None,
             error,
+            ..self.entry(at_ms)
         });
         result.map(|(answer, _)| answer)
     }
 
-    /// Journals a request that was admitted but not sent.
-    fn journal(&self, at_ms: u64, status: Option<u16>, refused: Option<&str>) {
-        self.net.net.journal.record(JournalEntry {
+    /// The journal entry of one lane request, before its outcome is known.
+    fn entry(&self, at_ms: u64) -> JournalEntry {
+        JournalEntry {
             seq: 0,
             at_ms,
             check: self.check.clone(),
             kind: "http",
             method: self.method_text.clone(),
             url: self.url_text.clone(),
-            status,
+            status: None,
             ms: 0,
             bytes: 0,
             truncated: false,
-            refused: refused.map(str::to_string),
+            refused: None,
             error: None,
-        });
+        }
     }
 
     /// Connects when needed, sends, and reads the body up to the cap.

@@ -51,22 +51,13 @@ fn failure(result: &Result<LaneAnswer, NetError>) -> Option<String> {
 }
 
 /// When the load must stop: starting requests (`stop_at`, when one more could
-/// not finish before the deadline) and waiting for any (`hard_stop`).
+/// not finish before the deadline) and waiting for any (`hard_stop`: a
+/// request the rate cap, a host pause or a slow server would carry past it
+/// ends as a failure instead of overrunning the check's deadline).
 #[derive(Clone, Copy)]
 struct Stops {
     stop_at: Instant,
     hard_stop: Instant,
-}
-
-/// Sends once, giving up at the hard stop: a host paused by back-off or
-/// `Retry-After` past the check's deadline ends the request as a failure
-/// instead of overrunning the deadline.
-async fn send_bounded(
-    lane: &LoadLane,
-    conn: &mut LaneConnection,
-    stops: Stops,
-) -> Result<LaneAnswer, NetError> {
-    lane.send(conn, stops.hard_stop).await
 }
 
 /// Runs the warm-up and the measured load for one request.
@@ -101,7 +92,7 @@ pub async fn run(ctx: &Context, req: &HttpRequest, s: &LatencySettings) -> LoadR
             break;
         }
         if let Err(NetError::Budget | NetError::Cancelled) =
-            send_bounded(&lane, &mut conn, stops).await
+            lane.send(&mut conn, stops.hard_stop).await
         {
             break;
         }
@@ -196,7 +187,7 @@ async fn open(
         let pool = pool.clone();
         tasks.spawn(async move {
             let mut conn = take(&pool);
-            let result = send_bounded(&lane, &mut conn, stops).await;
+            let result = lane.send(&mut conn, stops.hard_stop).await;
             let done = Instant::now();
             let sent = result.as_ref().map_or(done, |a| a.sent_at);
             give_back(&pool, conn);
@@ -270,7 +261,7 @@ async fn closed(
                     if claimed.is_err() || Instant::now() >= end {
                         break;
                     }
-                    let result = send_bounded(&lane, &mut conn, stops).await;
+                    let result = lane.send(&mut conn, stops.hard_stop).await;
                     // From the request's actual send: the closed model measures
                     // the server, not the rate cap's wait in front of it.
                     let done = Instant::now();
